@@ -1,0 +1,113 @@
+"""All configuration in one place, read from the environment with defaults that run the demo.
+
+Everything a user may change is an environment variable named here; nothing else reads os.environ
+for lakehouse settings.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+from lakehouse import paths
+
+TARGETS = ("local", "aws")
+
+PIPELINE_EVENTS = "events"
+DAG_ID_EVENTS = "lakehouse_raw_to_curated"
+EVENTS_SCHEDULE = "0 6 * * *"
+
+RAW_TABLES = ("events", "users")
+ACCEPTED_EVENT_TYPES = ("page_view", "click", "search", "add_to_cart", "purchase")
+
+# dbt models whose rows are counted in the audit record, with the quarantine model that holds
+# what the model's source lost, keyed by the raw table they both read.
+MART_MODELS = {"events": "fct_events", "users": "dim_users"}
+QUARANTINE_MODELS = {"events": "quarantine_raw_events", "users": "quarantine_raw_users"}
+
+ICEBERG_NAMESPACE = "curated"
+DUCKDB_POOL = "lakehouse_duckdb"
+
+
+@dataclass(frozen=True)
+class Settings:
+    target: str
+    lake_home: Path
+    dbt_project_dir: Path
+    retries: int
+    retry_delay: timedelta
+
+    @property
+    def raw_dir(self) -> Path:
+        return self.lake_home / "raw"
+
+    @property
+    def cleaned_dir(self) -> Path:
+        return self.lake_home / "cleaned"
+
+    @property
+    def curated_dir(self) -> Path:
+        """Iceberg warehouse: table data and metadata files."""
+        return self.lake_home / "curated"
+
+    @property
+    def iceberg_catalog_uri(self) -> str:
+        return f"sqlite:///{self.lake_home / 'catalog' / 'iceberg_catalog.db'}"
+
+    @property
+    def duckdb_path(self) -> Path:
+        return self.lake_home / "warehouse" / "lakehouse.duckdb"
+
+    @property
+    def crawler_catalog_path(self) -> Path:
+        return self.lake_home / "catalog" / "raw_catalog.json"
+
+    @property
+    def audit_db_path(self) -> Path:
+        return self.lake_home / "audit" / "pipeline_runs.db"
+
+    @property
+    def reports_dir(self) -> Path:
+        return self.lake_home / "reports"
+
+    @property
+    def dbt_manifest_path(self) -> Path:
+        return self.dbt_project_dir / "manifest.json"
+
+    def dbt_env(self) -> dict[str, str]:
+        """Environment for every dbt invocation: profiles.yml reads these."""
+        return {
+            "LAKEHOUSE_HOME": str(self.lake_home),
+            "LAKEHOUSE_DUCKDB_PATH": str(self.duckdb_path),
+            "LAKEHOUSE_ICEBERG_CATALOG_URI": self.iceberg_catalog_uri,
+            "LAKEHOUSE_ICEBERG_WAREHOUSE": self.curated_dir.as_uri(),
+            "LAKEHOUSE_ICEBERG_NAMESPACE": ICEBERG_NAMESPACE,
+        }
+
+    def ensure_local_dirs(self) -> None:
+        for directory in (
+            self.raw_dir,
+            self.cleaned_dir,
+            self.curated_dir,
+            self.duckdb_path.parent,
+            self.crawler_catalog_path.parent,
+            self.audit_db_path.parent,
+            self.reports_dir,
+        ):
+            directory.mkdir(parents=True, exist_ok=True)
+
+
+def get_settings() -> Settings:
+    target = os.environ.get("LAKEHOUSE_TARGET", "local")
+    if target not in TARGETS:
+        raise ValueError(f"LAKEHOUSE_TARGET={target!r}; expected one of {', '.join(TARGETS)}")
+    lake_home = os.environ.get("LAKEHOUSE_HOME")
+    return Settings(
+        target=target,
+        lake_home=Path(lake_home).resolve() if lake_home else paths.project_root() / ".lakehouse",
+        dbt_project_dir=paths.dbt_project_dir(),
+        retries=int(os.environ.get("LAKEHOUSE_RETRIES", "2")),
+        retry_delay=timedelta(seconds=int(os.environ.get("LAKEHOUSE_RETRY_DELAY_SECONDS", "300"))),
+    )

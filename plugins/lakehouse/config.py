@@ -15,19 +15,12 @@ from lakehouse import paths
 
 TARGETS = ("local", "aws")
 
-PIPELINE_EVENTS = "events"
-DAG_ID_EVENTS = "lakehouse_raw_to_curated"
-EVENTS_SCHEDULE = "0 6 * * *"
-
-RAW_TABLES = ("events", "users")
-ACCEPTED_EVENT_TYPES = ("page_view", "click", "search", "add_to_cart", "purchase")
-
-# dbt models whose rows are counted in the audit record, with the quarantine model that holds
-# what the model's source lost, keyed by the raw table they both read.
+# Per raw table: the mart that its usable rows reach, and the quarantine model that keeps the rest
+# (with the column that scopes it to a run's interval; None when it holds every landed line).
 MART_MODELS = {"events": "fct_events", "users": "dim_users"}
-QUARANTINE_MODELS = {"events": "quarantine_raw_events", "users": "quarantine_raw_users"}
+QUARANTINE_MODELS = {"events": ("quarantine_raw_events", "partition_date"), "users": ("quarantine_raw_users", None)}
 
-ICEBERG_NAMESPACE = "curated"
+# The local DuckDB file takes one writer at a time: every task that opens it runs in this pool.
 DUCKDB_POOL = "lakehouse_duckdb"
 
 
@@ -79,11 +72,11 @@ class Settings:
     def dbt_env(self) -> dict[str, str]:
         """Environment for every dbt invocation: profiles.yml reads these."""
         return {
+            "LAKEHOUSE_TARGET": self.target,
             "LAKEHOUSE_HOME": str(self.lake_home),
             "LAKEHOUSE_DUCKDB_PATH": str(self.duckdb_path),
             "LAKEHOUSE_ICEBERG_CATALOG_URI": self.iceberg_catalog_uri,
             "LAKEHOUSE_ICEBERG_WAREHOUSE": self.curated_dir.as_uri(),
-            "LAKEHOUSE_ICEBERG_NAMESPACE": ICEBERG_NAMESPACE,
         }
 
     def ensure_local_dirs(self) -> None:
@@ -91,7 +84,7 @@ class Settings:
             self.raw_dir,
             self.cleaned_dir,
             self.curated_dir,
-            self.duckdb_path.parent,
+            self.duckdb_path.parent / "staging",
             self.crawler_catalog_path.parent,
             self.audit_db_path.parent,
             self.reports_dir,

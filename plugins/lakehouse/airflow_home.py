@@ -1,0 +1,46 @@
+"""A self-contained Airflow home for running the DAGs on this machine (demo, CLI, tests).
+
+Must run before anything imports airflow: Airflow reads its configuration at import time.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from lakehouse import paths
+from lakehouse.config import DUCKDB_POOL
+
+
+def configure(home: Path | None = None) -> Path:
+    root = paths.project_root()
+    home = Path(home or os.environ.get("AIRFLOW_HOME") or root / ".airflow")
+    home.mkdir(parents=True, exist_ok=True)
+    os.environ["AIRFLOW_HOME"] = str(home)
+    os.environ.setdefault("AIRFLOW__CORE__DAGS_FOLDER", str(root / "dags"))
+    os.environ.setdefault("AIRFLOW__CORE__PLUGINS_FOLDER", str(root / "plugins"))
+    os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
+    os.environ.setdefault("AIRFLOW__LOGGING__LOGGING_LEVEL", "INFO")
+    # Offline by design: no usage telemetry from Cosmos or dbt.
+    os.environ.setdefault("AIRFLOW__COSMOS__ENABLE_TELEMETRY", "False")
+    os.environ.setdefault("DO_NOT_TRACK", "1")
+    os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "False")
+    return home
+
+
+def _airflow(*args: str) -> None:
+    completed = subprocess.run([sys.executable, "-m", "airflow", *args], capture_output=True, text=True)
+    if completed.returncode != 0:
+        raise RuntimeError(f"airflow {' '.join(args)} failed:\n{completed.stdout}\n{completed.stderr}")
+
+
+def initialise() -> None:
+    """Create or upgrade the metadata database and the one-slot DuckDB pool."""
+    _airflow("db", "migrate")
+    from airflow.models.pool import Pool
+
+    Pool.create_or_update_pool(
+        DUCKDB_POOL, slots=1, description="One writer at a time for the local DuckDB file", include_deferred=False
+    )

@@ -1,0 +1,116 @@
+"""The run audit record: one item per DAG run, in the shape the DynamoDB pipeline-runs table holds.
+
+Keys: ``pipeline`` (partition key) and ``run_id`` (sort key). The local target keeps the items in
+a SQLite table so they survive restarts; writing the same run again replaces its item, so a
+retried audit task never creates a second record.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from contextlib import closing
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+RUNNING, SUCCEEDED, FAILED = "RUNNING", "SUCCEEDED", "FAILED"
+
+
+def utc_now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def _iso(value: Any) -> str | None:
+    return value.isoformat() if hasattr(value, "isoformat") else value
+
+
+def start_item(
+    *,
+    pipeline: str,
+    run_id: str,
+    dag_id: str,
+    target: str,
+    logical_date: Any,
+    data_interval_start: Any,
+    data_interval_end: Any,
+) -> dict[str, Any]:
+    return {
+        "pipeline": pipeline,
+        "run_id": run_id,
+        "dag_id": dag_id,
+        "target": target,
+        "logical_date": _iso(logical_date),
+        "data_interval_start": _iso(data_interval_start),
+        "data_interval_end": _iso(data_interval_end),
+        "status": RUNNING,
+        "started_at": utc_now(),
+        "ended_at": None,
+        "failed_tasks": [],
+        "models": {},
+        "quarantine_reasons": {},
+        "schema_drift": [],
+        "alerts": [],
+    }
+
+
+def end_item(
+    started: dict[str, Any],
+    *,
+    failed_tasks: list[str],
+    models: dict[str, dict[str, int]],
+    quarantine_reasons: dict[str, dict[str, int]],
+    schema_drift: list[str],
+) -> dict[str, Any]:
+    item = dict(started)
+    item.update(
+        status=FAILED if failed_tasks else SUCCEEDED,
+        ended_at=utc_now(),
+        failed_tasks=sorted(failed_tasks),
+        models=models,
+        quarantine_reasons=quarantine_reasons,
+        schema_drift=schema_drift,
+    )
+    if failed_tasks:
+        item["alerts"] = [f"{item['dag_id']} run {item['run_id']} failed: {', '.join(sorted(failed_tasks))}"]
+    return item
+
+
+class LocalAuditStore:
+    """SQLite stand-in for the DynamoDB table, keyed the same way."""
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with closing(self._connect()) as conn, conn:
+            conn.execute(
+                "create table if not exists pipeline_runs ("
+                " pipeline text not null, run_id text not null, status text not null,"
+                " item text not null, primary key (pipeline, run_id))"
+            )
+
+    def _connect(self) -> sqlite3.Connection:
+        return sqlite3.connect(self.path, timeout=30)
+
+    def put(self, item: dict[str, Any]) -> None:
+        with closing(self._connect()) as conn, conn:
+            conn.execute(
+                "insert into pipeline_runs (pipeline, run_id, status, item) values (?, ?, ?, ?)"
+                " on conflict (pipeline, run_id) do update set status = excluded.status, item = excluded.item",
+                (item["pipeline"], item["run_id"], item["status"], json.dumps(item, sort_keys=True)),
+            )
+
+    def get(self, pipeline: str, run_id: str) -> dict[str, Any] | None:
+        with closing(self._connect()) as conn:
+            row = conn.execute(
+                "select item from pipeline_runs where pipeline = ? and run_id = ?", (pipeline, run_id)
+            ).fetchone()
+        return json.loads(row[0]) if row else None
+
+    def items(self, pipeline: str | None = None) -> list[dict[str, Any]]:
+        query, args = "select item from pipeline_runs", ()
+        if pipeline:
+            query, args = query + " where pipeline = ?", (pipeline,)
+        with closing(self._connect()) as conn:
+            rows = conn.execute(query, args).fetchall()
+        return sorted((json.loads(r[0]) for r in rows), key=lambda i: (i["pipeline"], i["logical_date"] or "", i["run_id"]))

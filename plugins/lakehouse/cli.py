@@ -1,0 +1,141 @@
+"""Command line: the ``lakehouse`` script in the venv (or ``python -m lakehouse.cli``)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from datetime import date, timedelta
+
+DEMO_START = date(2026, 2, 23)
+
+
+def _settings():
+    from lakehouse.config import get_settings
+
+    settings = get_settings()
+    settings.ensure_local_dirs()
+    return settings
+
+
+def cmd_generate(args: argparse.Namespace) -> int:
+    from lakehouse import generator
+
+    settings = _settings()
+    report = generator.generate(
+        settings.raw_dir,
+        start=args.start,
+        days=args.days,
+        events_per_day=args.events_per_day,
+        users=args.users,
+        bad_share=args.bad_share,
+        seed=args.seed,
+    )
+    generator.write_report(report, settings.reports_dir / "generated.json")
+    for table, counts in report.counts.items():
+        print(f"generated {table}: {sum(counts.values())} lines ({', '.join(f'{k} {v}' for k, v in counts.items())})")
+    print(f"into {settings.raw_dir}")
+    return 0
+
+
+def cmd_manifest(args: argparse.Namespace) -> int:
+    from lakehouse import manifest
+
+    settings = _settings()
+    if args.check:
+        stale = manifest.stale_nodes(settings)
+        if stale:
+            print("manifest is stale for: " + ", ".join(stale) + "\nrun: make manifest")
+            return 1
+        print("manifest is current")
+        return 0
+    print(f"wrote {manifest.write_manifest(settings)}")
+    return 0
+
+
+def _run_dates(dates: list[date]) -> bool:
+    from lakehouse import airflow_home
+
+    airflow_home.configure()
+    airflow_home.initialise()
+
+    from lakehouse.dag_factory import build_dag
+    from lakehouse.pipelines import EVENTS
+    from lakehouse.runner import run_for_date
+
+    dag = build_dag(EVENTS)
+    ok = True
+    for data_date in dates:
+        run = run_for_date(dag, EVENTS, data_date)
+        print(f"{EVENTS.dag_id} for {data_date}: {run.state} ({run.run_id})")
+        ok = ok and run.state == "success"
+    return ok
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    _settings()
+    return 0 if _run_dates(args.dates) else 1
+
+
+def cmd_summary(args: argparse.Namespace) -> int:
+    from lakehouse import summary
+
+    settings = _settings()
+    built = summary.build(settings)
+    summary.write(built, settings.reports_dir / "summary.json")
+    print(summary.render(built))
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    cmd_generate(args)
+    dates = [args.start + timedelta(days=n) for n in range(args.days)]
+    ok = _run_dates(dates)
+    print()
+    cmd_summary(args)
+    return 0 if ok else 1
+
+
+def _date(text: str) -> date:
+    return date.fromisoformat(text)
+
+
+def parser() -> argparse.ArgumentParser:
+    root = argparse.ArgumentParser(prog="lakehouse", description=__doc__)
+    commands = root.add_subparsers(dest="command", required=True)
+
+    def data_options(command: argparse.ArgumentParser) -> None:
+        command.add_argument("--start", type=_date, default=DEMO_START, help="first day (YYYY-MM-DD)")
+        command.add_argument("--days", type=int, default=3)
+        command.add_argument("--events-per-day", type=int, default=1000)
+        command.add_argument("--users", type=int, default=200)
+        command.add_argument("--bad-share", type=float, default=0.05, help="share of bad records")
+        command.add_argument("--seed", type=int, default=42)
+
+    generate = commands.add_parser("generate", help="write raw events and users into the raw zone")
+    data_options(generate)
+    generate.set_defaults(func=cmd_generate)
+
+    demo = commands.add_parser("demo", help="generate data, run the events DAG for each day, summarise")
+    data_options(demo)
+    demo.set_defaults(func=cmd_demo)
+
+    run = commands.add_parser("run", help="run the events DAG through Airflow for data dates")
+    run.add_argument("dates", type=_date, nargs="+", metavar="YYYY-MM-DD")
+    run.set_defaults(func=cmd_run)
+
+    summary = commands.add_parser("summary", help="tables, tests, quarantine and audit records on disk")
+    summary.set_defaults(func=cmd_summary)
+
+    manifest = commands.add_parser("manifest", help="rebuild include/dbt/manifest.json (or --check it)")
+    manifest.add_argument("--check", action="store_true")
+    manifest.set_defaults(func=cmd_manifest)
+    return root
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,85 @@
+"""How Cosmos runs the dbt project: project, profile, execution and render settings in one place.
+
+The graph is read from the committed manifest (LoadMode.DBT_MANIFEST), so parsing a DAG file runs
+no dbt command. dbt vars come from the run's data interval and are templated at run time.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from pathlib import Path
+from typing import Any
+
+from cosmos import ExecutionConfig, ProfileConfig, ProjectConfig, RenderConfig
+from cosmos.constants import ExecutionMode, InvocationMode, LoadMode, TestBehavior
+
+from lakehouse.config import Settings
+from lakehouse.pipelines import Pipeline
+
+PROFILE_NAME = "lakehouse"
+
+# Dates, not timestamps: a 06:00 run of the daily schedule covers the whole previous UTC day.
+DBT_VARS = {
+    "data_interval_start": "{{ data_interval_start | ds }}",
+    "data_interval_end": "{{ data_interval_end | ds }}",
+    "airflow_run_id": "{{ run_id }}",
+}
+
+
+def dbt_executable() -> str:
+    return shutil.which("dbt") or str(Path(sys.executable).parent / "dbt")
+
+
+def project_config(settings: Settings) -> ProjectConfig:
+    return ProjectConfig(
+        dbt_project_path=settings.dbt_project_dir,
+        manifest_path=settings.dbt_manifest_path,
+        project_name=PROFILE_NAME,
+    )
+
+
+def profile_config(settings: Settings) -> ProfileConfig:
+    return ProfileConfig(
+        profile_name=PROFILE_NAME,
+        target_name=settings.target,
+        profiles_yml_filepath=settings.dbt_project_dir / "profiles.yml",
+    )
+
+
+def execution_config() -> ExecutionConfig:
+    # A subprocess per task keeps dbt's DuckDB connection out of the worker process, so no file
+    # handle outlives the task that held the pool slot.
+    return ExecutionConfig(
+        execution_mode=ExecutionMode.LOCAL,
+        invocation_mode=InvocationMode.SUBPROCESS,
+        dbt_executable_path=dbt_executable(),
+    )
+
+
+def render_config(pipeline: Pipeline) -> RenderConfig:
+    return RenderConfig(
+        load_method=LoadMode.DBT_MANIFEST,
+        select=[pipeline.dbt_selector],
+        test_behavior=TestBehavior.AFTER_EACH,
+    )
+
+
+def operator_args(settings: Settings, extra: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "vars": dict(DBT_VARS),
+        "env": settings.dbt_env(),
+        "append_env": True,
+        "install_deps": False,
+        **extra,
+    }
+
+
+def task_group_kwargs(settings: Settings, pipeline: Pipeline, extra_operator_args: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "project_config": project_config(settings),
+        "profile_config": profile_config(settings),
+        "execution_config": execution_config(),
+        "render_config": render_config(pipeline),
+        "operator_args": operator_args(settings, extra_operator_args),
+    }

@@ -1,0 +1,40 @@
+"""The platform layer: the one place where the target (local or aws) decides how each step runs.
+
+A Platform builds the operators around the dbt task group. The DAG factory asks it for each step
+by name, so both targets produce the same task ids and dependencies.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+from airflow.sdk import BaseOperator
+
+from lakehouse.config import Settings
+from lakehouse.pipelines import Pipeline
+
+AUDIT_START_TASK = "audit_start"
+CRAWL_TASK = "crawl_raw"
+DBT_GROUP = "dbt"
+AUDIT_END_TASK = "audit_end"
+
+
+class Platform(Protocol):
+    def audit_start(self, pipeline: Pipeline) -> BaseOperator: ...
+
+    def crawl_raw(self, pipeline: Pipeline) -> BaseOperator: ...
+
+    def dbt_operator_args(self) -> dict[str, Any]: ...
+
+    def audit_end(self, pipeline: Pipeline) -> BaseOperator: ...
+
+
+def get_platform(settings: Settings) -> Platform:
+    if settings.target == "local":
+        from lakehouse.platform.local import LocalPlatform
+
+        return LocalPlatform(settings)
+    raise NotImplementedError(
+        f"LAKEHOUSE_TARGET={settings.target!r} is not built yet: the AWS platform (Glue crawler, "
+        "Athena, Step Functions audit) is tracked as issue 3. Use LAKEHOUSE_TARGET=local."
+    )

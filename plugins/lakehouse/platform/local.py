@@ -1,0 +1,105 @@
+"""Local target: every step runs on this machine, with no cloud account and no network."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from airflow.exceptions import AirflowFailException
+from airflow.providers.standard.operators.python import PythonOperator
+from airflow.sdk import BaseOperator
+from airflow.utils.trigger_rule import TriggerRule
+
+from lakehouse import audit, crawler, run_metrics
+from lakehouse.config import DUCKDB_POOL, Settings, get_settings
+from lakehouse.iceberg_writer import open_catalog
+from lakehouse.pipelines import Pipeline
+from lakehouse.platform import AUDIT_END_TASK, AUDIT_START_TASK, CRAWL_TASK
+
+log = logging.getLogger(__name__)
+
+
+def _start_item(pipeline: str, context: dict[str, Any]) -> dict[str, Any]:
+    return audit.start_item(
+        pipeline=pipeline,
+        run_id=context["run_id"],
+        dag_id=context["dag"].dag_id,
+        target="local",
+        logical_date=context.get("logical_date"),
+        data_interval_start=context["data_interval_start"],
+        data_interval_end=context["data_interval_end"],
+    )
+
+
+def record_run_start(pipeline: str, **context: Any) -> None:
+    settings = get_settings()
+    item = _start_item(pipeline, context)
+    audit.LocalAuditStore(settings.audit_db_path).put(item)
+    log.info("audit: %s run %s is %s", pipeline, item["run_id"], item["status"])
+
+
+def crawl_raw_zone(tables: list[str], **context: Any) -> dict[str, Any]:
+    settings = get_settings()
+    settings.ensure_local_dirs()
+    result = crawler.crawl(settings.raw_dir, settings.crawler_catalog_path, settings.duckdb_path, tables)
+    log.info("crawl:\n%s", crawler.main_summary(result))
+    return {
+        "tables": {name: {"partitions": len(t.partitions), "records": t.records} for name, t in result.tables.items()},
+        "drift": [change.describe() for change in result.drift],
+    }
+
+
+def record_run_end(pipeline: str, crawl_task_id: str, **context: Any) -> None:
+    """Write the final audit item; fail this task when the run failed, so the run stays failed."""
+    settings = get_settings()
+    ti = context["ti"]
+    states = ti.get_task_states(dag_id=ti.dag_id, run_ids=[ti.run_id]).get(ti.run_id, {})
+    failed = sorted(task for task, state in states.items() if state == "failed" and task != ti.task_id)
+
+    store = audit.LocalAuditStore(settings.audit_db_path)
+    started = store.get(pipeline, context["run_id"]) or _start_item(pipeline, context)
+    crawl = ti.xcom_pull(task_ids=crawl_task_id) or {}
+    models, reasons = run_metrics.collect(
+        open_catalog(settings.iceberg_catalog_uri, settings.curated_dir.as_uri()),
+        context["run_id"],
+        context["data_interval_start"].date(),
+        context["data_interval_end"].date(),
+    )
+    item = audit.end_item(
+        started, failed_tasks=failed, models=models, quarantine_reasons=reasons, schema_drift=crawl.get("drift", [])
+    )
+    store.put(item)
+    log.info("audit: %s run %s is %s; models %s", pipeline, item["run_id"], item["status"], models)
+    for alert in item["alerts"]:
+        log.error("ALERT %s", alert)
+    if failed:
+        raise AirflowFailException(f"run failed; failed tasks: {', '.join(failed)}")
+
+
+class LocalPlatform:
+    def __init__(self, settings: Settings):
+        self.settings = settings
+
+    def audit_start(self, pipeline: Pipeline) -> BaseOperator:
+        return PythonOperator(
+            task_id=AUDIT_START_TASK, python_callable=record_run_start, op_kwargs={"pipeline": pipeline.name}
+        )
+
+    def crawl_raw(self, pipeline: Pipeline) -> BaseOperator:
+        return PythonOperator(
+            task_id=CRAWL_TASK,
+            python_callable=crawl_raw_zone,
+            op_kwargs={"tables": list(pipeline.raw_tables)},
+            pool=DUCKDB_POOL,
+        )
+
+    def dbt_operator_args(self) -> dict[str, Any]:
+        return {"pool": DUCKDB_POOL}
+
+    def audit_end(self, pipeline: Pipeline) -> BaseOperator:
+        return PythonOperator(
+            task_id=AUDIT_END_TASK,
+            python_callable=record_run_end,
+            op_kwargs={"pipeline": pipeline.name, "crawl_task_id": CRAWL_TASK},
+            trigger_rule=TriggerRule.ALL_DONE,
+        )

@@ -1,0 +1,63 @@
+"""Row counts of one run on the local target, read from the Iceberg tables it committed.
+
+Rows written come from the snapshot summary that the Iceberg writer stamps with the Airflow run
+id; quarantine counts come from the quarantine tables, for the run's interval where the table is
+interval-scoped.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import date
+
+from pyiceberg.catalog import Catalog
+from pyiceberg.exceptions import NoSuchTableError
+from pyiceberg.expressions import AlwaysTrue, And, GreaterThanOrEqual, LessThan
+
+from lakehouse.config import MART_MODELS, QUARANTINE_MODELS
+from lakehouse.iceberg_writer import ROWS_WRITTEN_PROPERTY, RUN_ID_PROPERTY
+
+DUPLICATE = "duplicate"
+
+
+def rows_written(catalog: Catalog, identifier: str, run_id: str) -> int | None:
+    """Rows the latest commit by ``run_id`` wrote to the table; None if the run wrote nothing."""
+    try:
+        table = catalog.load_table(identifier)
+    except NoSuchTableError:
+        return None
+    for snapshot in sorted(table.snapshots(), key=lambda s: s.timestamp_ms, reverse=True):
+        summary = snapshot.summary
+        if summary is not None and summary.get(RUN_ID_PROPERTY) == run_id and ROWS_WRITTEN_PROPERTY in summary:
+            return int(summary[ROWS_WRITTEN_PROPERTY])
+    return None
+
+
+def quarantine_reasons(catalog: Catalog, source: str, start: date, end: date) -> Counter:
+    model, interval_column = QUARANTINE_MODELS[source]
+    try:
+        table = catalog.load_table(f"quarantine.{model}")
+    except NoSuchTableError:
+        return Counter()
+    row_filter = (
+        And(GreaterThanOrEqual(interval_column, start.isoformat()), LessThan(interval_column, end.isoformat()))
+        if interval_column
+        else AlwaysTrue()
+    )
+    scan = table.scan(row_filter=row_filter, selected_fields=("reason_code",))
+    return Counter(scan.to_arrow().column("reason_code").to_pylist())
+
+
+def collect(catalog: Catalog, run_id: str, start: date, end: date) -> tuple[dict, dict]:
+    """Per-mart counts for the audit record, and quarantine reasons per raw table."""
+    models: dict[str, dict[str, int | None]] = {}
+    reasons: dict[str, dict[str, int]] = {}
+    for source, mart in MART_MODELS.items():
+        counted = quarantine_reasons(catalog, source, start, end)
+        reasons[source] = dict(sorted(counted.items()))
+        models[mart] = {
+            "rows_written": rows_written(catalog, f"curated.{mart}", run_id),
+            "rows_quarantined": sum(n for reason, n in counted.items() if reason != DUPLICATE),
+            "duplicates_dropped": counted.get(DUPLICATE, 0),
+        }
+    return models, reasons

@@ -1,0 +1,120 @@
+"""What a run left on disk, read back from the Iceberg tables, the test history and the audit table."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from lakehouse.audit import LocalAuditStore
+from lakehouse.config import Settings
+from lakehouse.iceberg_writer import open_catalog
+
+ICEBERG_NAMESPACES = ("curated", "quarantine")
+
+
+def iceberg_row_counts(settings: Settings) -> dict[str, int]:
+    catalog = open_catalog(settings.iceberg_catalog_uri, settings.curated_dir.as_uri())
+    counts = {}
+    for namespace in ICEBERG_NAMESPACES:
+        if (namespace,) not in catalog.list_namespaces():
+            continue
+        for identifier in sorted(catalog.list_tables(namespace)):
+            table = catalog.load_table(identifier)
+            counts[".".join(identifier)] = sum(task.file.record_count for task in table.scan().plan_files())
+    return counts
+
+
+def quarantine_reasons(settings: Settings) -> dict[str, dict[str, int]]:
+    catalog = open_catalog(settings.iceberg_catalog_uri, settings.curated_dir.as_uri())
+    reasons = {}
+    if ("quarantine",) in catalog.list_namespaces():
+        for identifier in sorted(catalog.list_tables("quarantine")):
+            codes = catalog.load_table(identifier).scan(selected_fields=("reason_code",)).to_arrow()
+            reasons[identifier[-1]] = dict(sorted(Counter(codes.column("reason_code").to_pylist()).items()))
+    return reasons
+
+
+def test_results(settings: Settings) -> dict[str, dict[str, int]]:
+    """Per Airflow run: how many dbt tests ended in each status (latest result of each test)."""
+    if not settings.duckdb_path.exists():
+        return {}
+    with duckdb.connect(str(settings.duckdb_path), read_only=True) as conn:
+        exists = conn.execute(
+            "select count(*) from information_schema.tables"
+            " where table_schema = 'observability' and table_name = 'dbt_test_results'"
+        ).fetchone()[0]
+        if not exists:
+            return {}
+        rows = conn.execute(
+            """
+            select airflow_run_id, status, count(*)
+            from (
+                select airflow_run_id, test_unique_id, status,
+                       row_number() over (partition by airflow_run_id, test_unique_id order by detected_at desc) as latest
+                from observability.dbt_test_results
+            )
+            where latest = 1
+            group by all
+            order by all
+            """
+        ).fetchall()
+    results: dict[str, dict[str, int]] = {}
+    for run_id, status, count in rows:
+        results.setdefault(run_id, {})[status] = count
+    return results
+
+
+def build(settings: Settings) -> dict[str, Any]:
+    return {
+        "tables": iceberg_row_counts(settings),
+        "quarantine_reasons": quarantine_reasons(settings),
+        "tests": test_results(settings),
+        "audit": LocalAuditStore(settings.audit_db_path).items(),
+        "locations": {
+            "raw zone": str(settings.raw_dir),
+            "iceberg warehouse": str(settings.curated_dir),
+            "iceberg catalog": settings.iceberg_catalog_uri,
+            "duckdb warehouse": str(settings.duckdb_path),
+            "audit table": str(settings.audit_db_path),
+            "reports": str(settings.reports_dir),
+        },
+    }
+
+
+def render(summary: dict[str, Any]) -> str:
+    lines = ["Tables (Iceberg, rows):"]
+    lines += [f"  {name:<38} {rows:>8}" for name, rows in summary["tables"].items()]
+    lines.append("Quarantined rows by reason:")
+    for table, reasons in summary["quarantine_reasons"].items():
+        detail = ", ".join(f"{code} {n}" for code, n in reasons.items()) or "none"
+        lines.append(f"  {table}: {detail}")
+    lines.append("dbt tests per run (passed / failed / other):")
+    for run_id, statuses in summary["tests"].items():
+        passed = statuses.get("pass", 0)
+        failed = statuses.get("fail", 0) + statuses.get("error", 0)
+        other = sum(statuses.values()) - passed - failed
+        lines.append(f"  {run_id}: {passed} passed, {failed} failed, {other} other")
+    lines.append("Audit records:")
+    for item in summary["audit"]:
+        rows = ", ".join(
+            f"{model} {m['rows_written']} written / {m['rows_quarantined']} quarantined / {m['duplicates_dropped']} duplicates"
+            for model, m in item["models"].items()
+        )
+        failed = f" failed tasks: {', '.join(item['failed_tasks'])}" if item["failed_tasks"] else ""
+        lines.append(
+            f"  {item['pipeline']} {item['data_interval_start'][:10]} {item['status']:<9} {item['run_id']}{failed}"
+        )
+        if rows:
+            lines.append(f"      {rows}")
+    lines.append("On disk:")
+    lines += [f"  {name:<18} {where}" for name, where in summary["locations"].items()]
+    return "\n".join(lines)
+
+
+def write(summary: dict[str, Any], path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(summary, indent=2, sort_keys=True, default=str))

@@ -36,6 +36,8 @@ def project_config(settings: Settings) -> ProjectConfig:
         dbt_project_path=settings.dbt_project_dir,
         manifest_path=settings.dbt_manifest_path,
         project_name=PROFILE_NAME,
+        env_vars=settings.dbt_env(),
+        install_dbt_deps=False,
     )
 
 
@@ -65,14 +67,8 @@ def render_config(pipeline: Pipeline) -> RenderConfig:
     )
 
 
-def operator_args(settings: Settings, extra: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "vars": dict(DBT_VARS),
-        "env": settings.dbt_env(),
-        "append_env": True,
-        "install_deps": False,
-        **extra,
-    }
+def operator_args(extra: dict[str, Any]) -> dict[str, Any]:
+    return {"vars": dict(DBT_VARS), "append_env": True, **extra}
 
 
 def task_group_kwargs(settings: Settings, pipeline: Pipeline, extra_operator_args: dict[str, Any]) -> dict[str, Any]:
@@ -81,5 +77,5 @@ def task_group_kwargs(settings: Settings, pipeline: Pipeline, extra_operator_arg
         "profile_config": profile_config(settings),
         "execution_config": execution_config(),
         "render_config": render_config(pipeline),
-        "operator_args": operator_args(settings, extra_operator_args),
+        "operator_args": operator_args(extra_operator_args),
     }

@@ -5,10 +5,10 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from airflow.exceptions import AirflowFailException
 from airflow.providers.standard.operators.python import PythonOperator
 from airflow.sdk import BaseOperator
-from airflow.utils.trigger_rule import TriggerRule
+from airflow.sdk.exceptions import AirflowFailException
+from airflow.task.trigger_rule import TriggerRule
 
 from lakehouse import audit, crawler, run_metrics
 from lakehouse.config import DUCKDB_POOL, Settings, get_settings

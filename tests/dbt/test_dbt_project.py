@@ -1,0 +1,119 @@
+"""The dbt project on the local target: manifest freshness, a full build from generated data, and
+data-quality tests that really fail on bad data."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from datetime import date
+
+import duckdb
+
+from lakehouse import crawler, generator, manifest
+from lakehouse.config import get_settings
+from lakehouse.dbt_cosmos import dbt_executable
+from lakehouse.iceberg_writer import open_catalog
+
+DAY = date(2026, 2, 23)
+INTERVAL = {"data_interval_start": "2026-02-23", "data_interval_end": "2026-02-24", "airflow_run_id": "pytest"}
+
+
+def dbt(settings, *args, vars=INTERVAL):
+    project = str(settings.dbt_project_dir)
+    completed = subprocess.run(
+        [dbt_executable(), *args, "--project-dir", project, "--profiles-dir", project,
+         "--target-path", str(settings.lake_home / "dbt-target"), "--vars", json.dumps(vars)],
+        env={**os.environ, **settings.dbt_env()},
+        capture_output=True,
+        text=True,
+    )
+    results = json.loads((settings.lake_home / "dbt-target" / "run_results.json").read_text())
+    return completed, {r["unique_id"]: r["status"] for r in results["results"]}
+
+
+def crawl(settings):
+    crawler.crawl(settings.raw_dir, settings.crawler_catalog_path, settings.duckdb_path, ["events", "users"])
+
+
+def test_committed_manifest_matches_the_project():
+    assert manifest.stale_nodes(get_settings()) == [], "run `make manifest` and commit include/dbt/manifest.json"
+
+
+def test_stale_manifest_is_detected(tmp_path, monkeypatch):
+    """The freshness check must fail when a model changes and the manifest does not."""
+    project = tmp_path / "dbt"
+    shutil.copytree(get_settings().dbt_project_dir, project, ignore=shutil.ignore_patterns("target", "logs"))
+    model = project / "models" / "marts" / "dim_users.sql"
+    model.write_text(model.read_text().replace("created_date,", "created_date, 1 as extra_column,"))
+    monkeypatch.setenv("LAKEHOUSE_DBT_PROJECT_DIR", str(project))
+    assert manifest.stale_nodes(get_settings()) == ["model.lakehouse.dim_users"]
+
+
+def test_build_from_generated_data(lake_env):
+    settings = lake_env
+    report = generator.generate(settings.raw_dir, start=DAY, days=1, events_per_day=250, users=60, seed=3)
+    crawl(settings)
+    completed, statuses = dbt(settings, "build")
+    assert completed.returncode == 0, completed.stdout[-3000:]
+
+    tests = {k: v for k, v in statuses.items() if k.startswith("test.")}
+    assert len(tests) == 25 and set(tests.values()) == {"pass"}
+    assert {k: v for k, v in statuses.items() if k.startswith("model.")} == {
+        f"model.lakehouse.{m}": "success"
+        for m in ("stg_raw_events", "stg_raw_users", "fct_events", "dim_users",
+                  "quarantine_raw_events", "quarantine_raw_users")
+    }
+
+    catalog = open_catalog(settings.iceberg_catalog_uri, settings.curated_dir.as_uri())
+    fct = catalog.load_table("curated.fct_events").scan().to_arrow()
+    assert sorted(fct["event_id"].to_pylist()) == sorted(report.expected_event_ids[DAY])
+    with duckdb.connect(str(settings.duckdb_path), read_only=True) as conn:
+        # DuckDB's view over the committed data files sees the same rows as pyiceberg.
+        assert conn.execute("select count(*) from curated.fct_events").fetchone()[0] == fct.num_rows
+        history = conn.execute("select status, count(*) from observability.dbt_test_results group by 1").fetchall()
+    assert history == [("pass", 25)]
+
+
+def test_a_data_quality_test_fails_on_bad_data(lake_env):
+    """Two users sharing an email must fail unique(email), stop the marts that depend on it, and be
+    recorded as a failure in the test history."""
+    settings = lake_env
+    partition = settings.raw_dir / "users" / f"dt={DAY}"
+    partition.mkdir(parents=True)
+    (partition / "users.json").write_text(
+        '{"user_id": "usr-1", "email": "same@example.com", "name": "A", "created_at": "2026-01-01T00:00:00Z", "country": "US"}\n'
+        '{"user_id": "usr-2", "email": "Same@example.com ", "name": "B", "created_at": "2026-01-01T00:00:00Z", "country": "US"}\n'
+    )
+    crawl(settings)
+    completed, statuses = dbt(settings, "build")
+    assert completed.returncode == 1
+    failed_tests = sorted(k.split(".")[2] for k, v in statuses.items() if k.startswith("test.") and v == "fail")
+    assert failed_tests == ["unique_stg_raw_users_email"]
+    assert statuses["model.lakehouse.dim_users"] == "skipped"
+    assert statuses["model.lakehouse.fct_events"] == "skipped"
+    with duckdb.connect(str(settings.duckdb_path), read_only=True) as conn:
+        failed = conn.execute(
+            "select test_short_name, failures from observability.dbt_test_results where status = 'fail'"
+        ).fetchall()
+    assert failed == [("unique_stg_raw_users_email", 1)]
+
+
+def test_rows_outside_the_interval_are_refused(lake_env, tmp_path, monkeypatch):
+    """An interval model must not commit rows that a rerun of its interval could not replace."""
+    project = tmp_path / "dbt"
+    shutil.copytree(lake_env.dbt_project_dir, project, ignore=shutil.ignore_patterns("target", "logs"))
+    (project / "models" / "marts" / "out_of_interval.sql").write_text(
+        "{{ config(interval_column='event_date') }}\n"
+        "select 'x' as id, cast('2026-02-23' as date) as event_date\n"
+        "union all select 'y', cast('2026-02-25' as date)\n"
+    )
+    monkeypatch.setenv("LAKEHOUSE_DBT_PROJECT_DIR", str(project))
+    settings = get_settings()
+    completed, statuses = dbt(settings, "run", "--select", "out_of_interval")
+    assert completed.returncode == 1
+    assert statuses["model.lakehouse.out_of_interval"] == "error"
+    assert "1 rows have event_date outside the data interval [2026-02-23, 2026-02-24)" in completed.stdout
+    catalog = open_catalog(settings.iceberg_catalog_uri, settings.curated_dir.as_uri())
+    assert not catalog.table_exists("curated.out_of_interval")

@@ -15,6 +15,10 @@ from lakehouse import paths
 
 TARGETS = ("local", "aws")
 
+# The event types a clickstream event may carry. dbt holds the same list (the var
+# accepted_event_types and the accepted_values test on fct_events); a test keeps them equal.
+ACCEPTED_EVENT_TYPES = ("page_view", "click", "search", "add_to_cart", "purchase")
+
 # Per raw table: the mart that its usable rows reach, and the quarantine model that keeps the rest
 # (with the column that scopes it to a run's interval; None when it holds every landed line).
 MART_MODELS = {"events": "fct_events", "users": "dim_users"}

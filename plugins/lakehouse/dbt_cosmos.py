@@ -27,8 +27,10 @@ DBT_VARS = {
 }
 
 
-def dbt_executable() -> str:
-    return shutil.which("dbt") or str(Path(sys.executable).parent / "dbt")
+def venv_executable(name: str) -> str:
+    """A console script of this environment (dbt, lakehouse-dbt), wherever the venv is."""
+    beside_python = Path(sys.executable).parent / name
+    return str(beside_python) if beside_python.exists() else shutil.which(name) or name
 
 
 def project_config(settings: Settings) -> ProjectConfig:
@@ -49,13 +51,13 @@ def profile_config(settings: Settings) -> ProfileConfig:
     )
 
 
-def execution_config() -> ExecutionConfig:
+def execution_config(dbt_executable: str) -> ExecutionConfig:
     # A subprocess per task keeps dbt's DuckDB connection out of the worker process, so no file
-    # handle outlives the task that held the pool slot.
+    # handle outlives the task that opened it.
     return ExecutionConfig(
         execution_mode=ExecutionMode.LOCAL,
         invocation_mode=InvocationMode.SUBPROCESS,
-        dbt_executable_path=dbt_executable(),
+        dbt_executable_path=dbt_executable,
     )
 
 
@@ -71,11 +73,13 @@ def operator_args(extra: dict[str, Any]) -> dict[str, Any]:
     return {"vars": dict(DBT_VARS), "append_env": True, **extra}
 
 
-def task_group_kwargs(settings: Settings, pipeline: Pipeline, extra_operator_args: dict[str, Any]) -> dict[str, Any]:
+def task_group_kwargs(
+    settings: Settings, pipeline: Pipeline, dbt_executable: str, extra_operator_args: dict[str, Any]
+) -> dict[str, Any]:
     return {
         "project_config": project_config(settings),
         "profile_config": profile_config(settings),
-        "execution_config": execution_config(),
+        "execution_config": execution_config(dbt_executable),
         "render_config": render_config(pipeline),
         "operator_args": operator_args(extra_operator_args),
     }

@@ -11,14 +11,14 @@ from pathlib import Path
 from typing import Any
 
 from lakehouse.config import Settings
-from lakehouse.dbt_cosmos import dbt_executable
+from lakehouse.dbt_cosmos import venv_executable
 
 
 def parse_project(settings: Settings, target_path: Path) -> Path:
     """Run ``dbt parse`` into ``target_path`` and return the manifest it wrote."""
     env = {**os.environ, **settings.dbt_env()}
     command = [
-        dbt_executable(), "parse",
+        venv_executable("dbt"), "parse",
         "--project-dir", str(settings.dbt_project_dir),
         "--profiles-dir", str(settings.dbt_project_dir),
         "--target", settings.target,

@@ -13,7 +13,7 @@ import duckdb
 
 from lakehouse import crawler, generator, manifest
 from lakehouse.config import get_settings
-from lakehouse.dbt_cosmos import dbt_executable
+from lakehouse.dbt_cosmos import venv_executable
 from lakehouse.iceberg_writer import open_catalog
 
 DAY = date(2026, 2, 23)
@@ -23,7 +23,7 @@ INTERVAL = {"data_interval_start": "2026-02-23", "data_interval_end": "2026-02-2
 def dbt(settings, *args, vars=INTERVAL):
     project = str(settings.dbt_project_dir)
     completed = subprocess.run(
-        [dbt_executable(), *args, "--project-dir", project, "--profiles-dir", project,
+        [venv_executable("lakehouse-dbt"), *args, "--project-dir", project, "--profiles-dir", project,
          "--target-path", str(settings.lake_home / "dbt-target"), "--vars", json.dumps(vars)],
         env={**os.environ, **settings.dbt_env()},
         capture_output=True,

@@ -185,6 +185,7 @@ def test_added_column_is_drift(lake: Lake, caplog: pytest.LogCaptureFixture) -> 
     lake.crawl()
     lake.write("events/dt=2026-02-24/b.json", f"{line({**EVENT_1, 'referrer': 'google'})}\n")
 
+    caplog.clear()
     with caplog.at_level(logging.INFO, logger="lakehouse.crawler"):
         result = lake.crawl()
 

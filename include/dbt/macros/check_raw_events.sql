@@ -3,23 +3,9 @@
     the two together account for every line that landed. -#}
 {% macro check_raw_events(raw_relation) %}
   {%- set event_types = var('accepted_event_types') -%}
-    with raw_lines as (
+    with objects as (
 
-        select _file, _line, dt, _record
-        from {{ raw_relation }}
-        where {{ in_data_interval('cast(dt as date)') }}
-
-    ),
-
-    objects as (
-
-        select
-            _file as file_path,
-            _line as line_number,
-            cast(dt as date) as partition_date,
-            _record as raw_record,
-            case when {{ is_json_object('_record') }} then _record end as json_record
-        from raw_lines
+        {{ raw_json_lines(raw_relation, in_data_interval('cast(dt as date)')) }}
 
     ),
 

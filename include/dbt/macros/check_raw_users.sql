@@ -2,22 +2,9 @@
     Users are a current-state dimension: the latest landed record of a user_id wins (later
     partition, then later file and line); older and repeated records count as duplicates. -#}
 {% macro check_raw_users(raw_relation) %}
-    with raw_lines as (
+    with objects as (
 
-        select _file, _line, dt, _record
-        from {{ raw_relation }}
-
-    ),
-
-    objects as (
-
-        select
-            _file as file_path,
-            _line as line_number,
-            cast(dt as date) as partition_date,
-            _record as raw_record,
-            case when {{ is_json_object('_record') }} then _record end as json_record
-        from raw_lines
+        {{ raw_json_lines(raw_relation) }}
 
     ),
 

@@ -10,8 +10,9 @@ from airflow.sdk import BaseOperator
 from airflow.sdk.exceptions import AirflowFailException
 from airflow.task.trigger_rule import TriggerRule
 
-from lakehouse import audit, crawler, run_metrics
+from lakehouse import audit, crawler, run_metrics, warehouse_lock
 from lakehouse.config import DUCKDB_POOL, Settings, get_settings
+from lakehouse.dbt_cosmos import venv_executable
 from lakehouse.iceberg_writer import open_catalog
 from lakehouse.pipelines import Pipeline
 from lakehouse.platform import AUDIT_END_TASK, AUDIT_START_TASK, CRAWL_TASK
@@ -41,7 +42,8 @@ def record_run_start(pipeline: str, **context: Any) -> None:
 def crawl_raw_zone(tables: list[str], **context: Any) -> dict[str, Any]:
     settings = get_settings()
     settings.ensure_local_dirs()
-    result = crawler.crawl(settings.raw_dir, settings.crawler_catalog_path, settings.duckdb_path, tables)
+    with warehouse_lock.hold(settings.duckdb_path):
+        result = crawler.crawl(settings.raw_dir, settings.crawler_catalog_path, settings.duckdb_path, tables)
     log.info("crawl:\n%s", crawler.main_summary(result))
     return {
         "tables": {name: {"partitions": len(t.partitions), "records": t.records} for name, t in result.tables.items()},
@@ -92,6 +94,9 @@ class LocalPlatform:
             op_kwargs={"tables": list(pipeline.raw_tables)},
             pool=DUCKDB_POOL,
         )
+
+    def dbt_executable(self) -> str:
+        return venv_executable("lakehouse-dbt")
 
     def dbt_operator_args(self) -> dict[str, Any]:
         return {"pool": DUCKDB_POOL}

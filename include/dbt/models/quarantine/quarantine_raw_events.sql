@@ -11,16 +11,7 @@ with checked_events as (
 
 final as (
 
-    select
-        'events' as source_table,
-        file_path,
-        line_number,
-        partition_date,
-        raw_record,
-        reason_code,
-        reason
-    from checked_events
-    where reason_code is not null
+    {{ quarantined_lines('events', 'checked_events') }}
 
 )
 

@@ -6,16 +6,7 @@ with checked_users as (
 
 final as (
 
-    select
-        'users' as source_table,
-        file_path,
-        line_number,
-        partition_date,
-        raw_record,
-        reason_code,
-        reason
-    from checked_users
-    where reason_code is not null
+    {{ quarantined_lines('users', 'checked_users') }}
 
 )
 

@@ -1,0 +1,53 @@
+"""Static checks of the dbt project against the issue's contract, read from the committed manifest."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+
+import yaml
+
+from lakehouse.config import ACCEPTED_EVENT_TYPES, get_settings
+
+EXPECTED_TESTS = {
+    "stg_raw_events": {"not_null": 4, "unique": 1},
+    "stg_raw_users": {"not_null": 4, "unique": 2},
+    "fct_events": {"not_null": 5, "unique": 1, "accepted_values": 1},
+    "dim_users": {"not_null": 5, "unique": 2},
+}
+
+
+def _manifest():
+    return json.loads(get_settings().dbt_manifest_path.read_text())
+
+
+def test_data_tests_per_model_match_the_contract():
+    tests: dict[str, Counter] = {}
+    for node in _manifest()["nodes"].values():
+        if node["resource_type"] == "test":
+            model = node["attached_node"].split(".")[-1]
+            tests.setdefault(model, Counter())[node["test_metadata"]["name"]] += 1
+    assert {model: dict(counts) for model, counts in tests.items()} == EXPECTED_TESTS
+    assert sum(sum(c.values()) for c in tests.values()) == 25
+
+
+def test_accepted_event_types_agree_between_python_and_dbt():
+    settings = get_settings()
+    project = yaml.safe_load((settings.dbt_project_dir / "dbt_project.yml").read_text())
+    assert tuple(project["vars"]["accepted_event_types"]) == ACCEPTED_EVENT_TYPES
+    (accepted,) = [
+        n for n in _manifest()["nodes"].values()
+        if n["resource_type"] == "test" and n["test_metadata"]["name"] == "accepted_values"
+    ]
+    assert tuple(accepted["test_metadata"]["kwargs"]["values"]) == ACCEPTED_EVENT_TYPES
+
+
+def test_marts_are_iceberg_on_both_targets():
+    nodes = _manifest()["nodes"]
+    for model in ("fct_events", "dim_users", "quarantine_raw_events", "quarantine_raw_users"):
+        config = nodes[f"model.lakehouse.{model}"]["config"]
+        assert config["materialized"] == "iceberg"
+        assert config["table_type"] == "iceberg"
+    fct = nodes["model.lakehouse.fct_events"]["config"]
+    assert fct["partitioned_by"] == ["day(event_timestamp)"]
+    assert fct["interval_column"] == "event_date"

@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install demo test manifest clean
+.PHONY: install demo test manifest bench clean
 
 install: $(STAMP)
 
@@ -22,6 +22,11 @@ test: install
 
 manifest: install
 	$(BIN)/lakehouse manifest
+
+# Measurements for docs/benchmarks.md (never asserted in tests).
+bench: install
+	$(BIN)/python bench/dag_parse.py
+	$(BIN)/python bench/pipeline_run.py
 
 clean:
 	rm -rf .lakehouse .airflow

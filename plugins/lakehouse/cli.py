@@ -55,18 +55,25 @@ def cmd_manifest(args: argparse.Namespace) -> int:
 def _run_dates(dates: list[date]) -> bool:
     from lakehouse import airflow_home
 
+    settings = _settings()
+    log_path = settings.reports_dir / "airflow-runs.log"
+    print(f"Airflow and dbt task logs: {log_path}")
     airflow_home.configure()
-    airflow_home.initialise()
+    from lakehouse.runner import output_to, run_for_date
 
-    from lakehouse.dag_factory import build_dag
-    from lakehouse.pipelines import EVENTS
-    from lakehouse.runner import run_for_date
+    with output_to(log_path):
+        airflow_home.initialise()
+        from lakehouse.dag_factory import build_dag
+        from lakehouse.pipelines import EVENTS
 
-    dag = build_dag(EVENTS)
+        dag = build_dag(EVENTS)
     ok = True
     for data_date in dates:
-        run = run_for_date(dag, EVENTS, data_date)
-        print(f"{EVENTS.dag_id} for {data_date}: {run.state} ({run.run_id})")
+        with output_to(log_path):
+            run = run_for_date(dag, EVENTS, data_date)
+            failed = sorted(ti.task_id for ti in run.get_task_instances() if ti.state == "failed")
+        print(f"{EVENTS.dag_id} for {data_date}: {run.state} ({run.run_id})"
+              + (f"; failed tasks: {', '.join(failed)}" if failed else ""))
         ok = ok and run.state == "success"
     return ok
 

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import os
+import sys
+from contextlib import contextmanager
 from datetime import date, datetime, time, timedelta, timezone
+from pathlib import Path
+from typing import Iterator
 
 from lakehouse.pipelines import Pipeline
 
@@ -16,3 +21,24 @@ def logical_date_for(pipeline: Pipeline, data_date: date) -> datetime:
 def run_for_date(dag, pipeline: Pipeline, data_date: date):
     """Run one DAG run in this process and return it (state, run_id, task instances)."""
     return dag.test(logical_date=logical_date_for(pipeline, data_date))
+
+
+@contextmanager
+def output_to(log_path: Path) -> Iterator[None]:
+    """Send everything this process and its children print (Airflow and dbt task logs) to a file."""
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved = os.dup(1), os.dup(2)
+    with open(log_path, "a") as log:
+        os.dup2(log.fileno(), 1)
+        os.dup2(log.fileno(), 2)
+        try:
+            yield
+        finally:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os.dup2(saved[0], 1)
+            os.dup2(saved[1], 2)
+            os.close(saved[0])
+            os.close(saved[1])

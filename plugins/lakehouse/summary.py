@@ -68,12 +68,24 @@ def test_results(settings: Settings) -> dict[str, dict[str, int]]:
     return results
 
 
+def latest_per_interval(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The newest audit record of each pipeline and data interval: what the tables now reflect."""
+    latest: dict[tuple[str, str], dict[str, Any]] = {}
+    for item in sorted(items, key=lambda i: i["started_at"]):
+        latest[(item["pipeline"], item["data_interval_start"])] = item
+    return [latest[key] for key in sorted(latest)]
+
+
 def build(settings: Settings) -> dict[str, Any]:
+    every_record = LocalAuditStore(settings.audit_db_path).items()
+    current = latest_per_interval(every_record)
+    tests = test_results(settings)
     return {
         "tables": iceberg_row_counts(settings),
         "quarantine_reasons": quarantine_reasons(settings),
-        "tests": test_results(settings),
-        "audit": LocalAuditStore(settings.audit_db_path).items(),
+        "tests": {item["run_id"]: tests.get(item["run_id"], {}) for item in current},
+        "audit": current,
+        "audit_records_total": len(every_record),
         "locations": {
             "raw zone": str(settings.raw_dir),
             "iceberg warehouse": str(settings.curated_dir),
@@ -92,13 +104,15 @@ def render(summary: dict[str, Any]) -> str:
     for table, reasons in summary["quarantine_reasons"].items():
         detail = ", ".join(f"{code} {n}" for code, n in reasons.items()) or "none"
         lines.append(f"  {table}: {detail}")
-    lines.append("dbt tests per run (passed / failed / other):")
-    for run_id, statuses in summary["tests"].items():
+    lines.append("dbt tests of the latest run of each day:")
+    for item in summary["audit"]:
+        statuses = summary["tests"].get(item["run_id"], {})
         passed = statuses.get("pass", 0)
         failed = statuses.get("fail", 0) + statuses.get("error", 0)
-        other = sum(statuses.values()) - passed - failed
-        lines.append(f"  {run_id}: {passed} passed, {failed} failed, {other} other")
-    lines.append("Audit records:")
+        skipped = sum(statuses.values()) - passed - failed
+        lines.append(f"  {item['pipeline']} {item['data_interval_start'][:10]}: {passed} passed, {failed} failed"
+                     + (f", {skipped} other" if skipped else ""))
+    lines.append(f"Audit records ({summary['audit_records_total']} in all; the latest of each day):")
     for item in summary["audit"]:
         rows = ", ".join(
             f"{model} {m['rows_written']} written / {m['rows_quarantined']} quarantined / {m['duplicates_dropped']} duplicates"

@@ -1,7 +1,7 @@
 """All configuration in one place, read from the environment with defaults that run the demo.
 
-Everything a user may change is an environment variable named here; nothing else reads os.environ
-for lakehouse settings.
+Everything a user may change is an environment variable read here, except where the project itself
+lives, which lakehouse.paths resolves (LAKEHOUSE_PROJECT_ROOT, LAKEHOUSE_DBT_PROJECT_DIR).
 """
 
 from __future__ import annotations

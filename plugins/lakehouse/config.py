@@ -6,8 +6,9 @@ lives, which lakehouse.paths resolves (LAKEHOUSE_PROJECT_ROOT, LAKEHOUSE_DBT_PRO
 
 from __future__ import annotations
 
+import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import timedelta
 from pathlib import Path
 
@@ -108,3 +109,40 @@ def get_settings() -> Settings:
         retries=int(os.environ.get("LAKEHOUSE_RETRIES", "2")),
         retry_delay=timedelta(seconds=int(os.environ.get("LAKEHOUSE_RETRY_DELAY_SECONDS", "300"))),
     )
+
+
+@dataclass(frozen=True)
+class AwsSettings:
+    """Everything AWS-specific that the DAGs need. The names match the Terraform outputs, so
+    `terraform output -json > include/aws/terraform-outputs.json` fills them in; an environment
+    variable LAKEHOUSE_AWS_<NAME> (upper case) overrides a value."""
+
+    region: str
+    raw_crawler_name: str
+    audit_state_machine_arn: str
+    athena_workgroup: str
+    athena_results_uri: str
+    curated_uri: str
+    glue_database: str
+
+
+def aws_outputs_path() -> Path:
+    return Path(os.environ.get("LAKEHOUSE_AWS_OUTPUTS") or paths.project_root() / "include" / "aws" / "terraform-outputs.json")
+
+
+def get_aws_settings() -> AwsSettings:
+    path = aws_outputs_path()
+    outputs = json.loads(path.read_text()) if path.is_file() else {}
+    values = {}
+    for field in fields(AwsSettings):
+        value = os.environ.get(f"LAKEHOUSE_AWS_{field.name.upper()}")
+        if value is None and field.name in outputs:
+            value = outputs[field.name]["value"] if isinstance(outputs[field.name], dict) else outputs[field.name]
+        values[field.name] = value
+    missing = sorted(name for name, value in values.items() if not value)
+    if missing:
+        raise ValueError(
+            f"LAKEHOUSE_TARGET=aws needs {', '.join(missing)}: write `terraform output -json` to {path} "
+            f"or set LAKEHOUSE_AWS_<NAME> environment variables"
+        )
+    return AwsSettings(**values)

@@ -37,9 +37,7 @@ def build_dag(pipeline: Pipeline, settings: Settings | None = None) -> DAG:
         crawl = platform.crawl_raw(pipeline)
         transform = DbtTaskGroup(
             group_id=DBT_GROUP,
-            **dbt_cosmos.task_group_kwargs(
-                settings, pipeline, platform.dbt_executable(), platform.dbt_operator_args()
-            ),
+            **dbt_cosmos.task_group_kwargs(settings, pipeline, platform),
         )
         audit_end = platform.audit_end(pipeline)
         audit_start >> crawl >> transform >> audit_end

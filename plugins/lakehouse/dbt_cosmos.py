@@ -9,13 +9,16 @@ from __future__ import annotations
 import shutil
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cosmos import ExecutionConfig, ProfileConfig, ProjectConfig, RenderConfig
 from cosmos.constants import ExecutionMode, InvocationMode, LoadMode, TestBehavior
 
 from lakehouse.config import Settings
 from lakehouse.pipelines import Pipeline
+
+if TYPE_CHECKING:
+    from lakehouse.platform import Platform
 
 PROFILE_NAME = "lakehouse"
 
@@ -33,12 +36,12 @@ def venv_executable(name: str) -> str:
     return str(beside_python) if beside_python.exists() else shutil.which(name) or name
 
 
-def project_config(settings: Settings) -> ProjectConfig:
+def project_config(settings: Settings, env: dict[str, str]) -> ProjectConfig:
     return ProjectConfig(
         dbt_project_path=settings.dbt_project_dir,
         manifest_path=settings.dbt_manifest_path,
         project_name=PROFILE_NAME,
-        env_vars=settings.dbt_env(),
+        env_vars=env,
         install_dbt_deps=False,
     )
 
@@ -73,13 +76,11 @@ def operator_args(extra: dict[str, Any]) -> dict[str, Any]:
     return {"vars": dict(DBT_VARS), "append_env": True, **extra}
 
 
-def task_group_kwargs(
-    settings: Settings, pipeline: Pipeline, dbt_executable: str, extra_operator_args: dict[str, Any]
-) -> dict[str, Any]:
+def task_group_kwargs(settings: Settings, pipeline: Pipeline, platform: Platform) -> dict[str, Any]:
     return {
-        "project_config": project_config(settings),
+        "project_config": project_config(settings, platform.dbt_env()),
         "profile_config": profile_config(settings),
-        "execution_config": execution_config(dbt_executable),
+        "execution_config": execution_config(platform.dbt_executable()),
         "render_config": render_config(pipeline),
-        "operator_args": operator_args(extra_operator_args),
+        "operator_args": operator_args(platform.dbt_operator_args()),
     }

@@ -26,17 +26,19 @@ class Platform(Protocol):
 
     def dbt_executable(self) -> str: ...
 
+    def dbt_env(self) -> dict[str, str]: ...
+
     def dbt_operator_args(self) -> dict[str, Any]: ...
 
     def audit_end(self, pipeline: Pipeline) -> BaseOperator: ...
 
 
 def get_platform(settings: Settings) -> Platform:
-    if settings.target == "local":
-        from lakehouse.platform.local import LocalPlatform
+    if settings.target == "aws":
+        from lakehouse.config import get_aws_settings
+        from lakehouse.platform.aws import AwsPlatform
 
-        return LocalPlatform(settings)
-    raise NotImplementedError(
-        f"LAKEHOUSE_TARGET={settings.target!r} is not built yet: the AWS platform (Glue crawler, "
-        "Athena, Step Functions audit) is tracked as issue 3. Use LAKEHOUSE_TARGET=local."
-    )
+        return AwsPlatform(settings, get_aws_settings())
+    from lakehouse.platform.local import LocalPlatform
+
+    return LocalPlatform(settings)

@@ -105,6 +105,9 @@ class LocalPlatform:
     def dbt_executable(self) -> str:
         return venv_executable("lakehouse-dbt")
 
+    def dbt_env(self) -> dict[str, str]:
+        return self.settings.dbt_env()
+
     def dbt_operator_args(self) -> dict[str, Any]:
         return {"pool": DUCKDB_POOL}
 

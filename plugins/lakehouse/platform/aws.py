@@ -1,0 +1,64 @@
+"""AWS target: the Glue crawler Terraform defines, dbt on Athena, audit through Step Functions."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from airflow.providers.amazon.aws.operators.glue_crawler import GlueCrawlerRunOperator
+from airflow.sdk import BaseOperator
+from airflow.task.trigger_rule import TriggerRule
+
+from lakehouse.config import AwsSettings, Settings
+from lakehouse.dbt_cosmos import venv_executable
+from lakehouse.pipelines import Pipeline
+from lakehouse.platform import AUDIT_END_TASK, AUDIT_START_TASK, CRAWL_TASK
+from lakehouse.platform.aws_audit import END, START, AuditExecutionOperator
+
+
+class AwsPlatform:
+    def __init__(self, settings: Settings, aws: AwsSettings):
+        self.settings = settings
+        self.aws = aws
+
+    def audit_start(self, pipeline: Pipeline) -> BaseOperator:
+        return AuditExecutionOperator(
+            task_id=AUDIT_START_TASK,
+            pipeline=pipeline.name,
+            phase=START,
+            state_machine_arn=self.aws.audit_state_machine_arn,
+            region_name=self.aws.region,
+        )
+
+    def crawl_raw(self, pipeline: Pipeline) -> BaseOperator:
+        return GlueCrawlerRunOperator(
+            task_id=CRAWL_TASK,
+            crawler_name=self.aws.raw_crawler_name,
+            region_name=self.aws.region,
+            deferrable=True,
+        )
+
+    def dbt_executable(self) -> str:
+        return venv_executable("dbt")
+
+    def dbt_env(self) -> dict[str, str]:
+        return {
+            "LAKEHOUSE_TARGET": "aws",
+            "AWS_DEFAULT_REGION": self.aws.region,
+            "LAKEHOUSE_ATHENA_WORKGROUP": self.aws.athena_workgroup,
+            "LAKEHOUSE_ATHENA_RESULTS_URI": self.aws.athena_results_uri,
+            "LAKEHOUSE_CURATED_URI": self.aws.curated_uri,
+            "LAKEHOUSE_GLUE_DATABASE": self.aws.glue_database,
+        }
+
+    def dbt_operator_args(self) -> dict[str, Any]:
+        return {}
+
+    def audit_end(self, pipeline: Pipeline) -> BaseOperator:
+        return AuditExecutionOperator(
+            task_id=AUDIT_END_TASK,
+            pipeline=pipeline.name,
+            phase=END,
+            state_machine_arn=self.aws.audit_state_machine_arn,
+            region_name=self.aws.region,
+            trigger_rule=TriggerRule.ALL_DONE,
+        )

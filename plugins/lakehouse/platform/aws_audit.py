@@ -1,0 +1,70 @@
+"""Audit on AWS: the run's audit item goes to the thin Step Functions state machine, which writes
+it to DynamoDB. The item is built in the same shape as on the local target (lakehouse.audit)."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from typing import Any
+
+from airflow.providers.amazon.aws.operators.step_function import StepFunctionStartExecutionOperator
+from airflow.sdk.exceptions import AirflowFailException
+
+from lakehouse import audit
+
+START, END = "start", "end"
+
+
+def execution_name(dag_id: str, run_id: str, phase: str) -> str:
+    """Step Functions names allow [A-Za-z0-9-_] and 80 characters. The same run and phase always
+    get the same name, so a retried task cannot start a second execution."""
+    name = re.sub(r"[^A-Za-z0-9_-]", "-", f"{dag_id}-{run_id}")
+    digest = hashlib.sha1(f"{dag_id}/{run_id}".encode()).hexdigest()[:10]
+    return f"{name[: 80 - len(phase) - 12]}-{digest}-{phase}"
+
+
+def failed_task_ids(context: dict[str, Any]) -> list[str]:
+    ti = context["ti"]
+    states = ti.get_task_states(dag_id=ti.dag_id, run_ids=[ti.run_id]).get(ti.run_id, {})
+    return sorted(task for task, state in states.items() if state == "failed" and task != ti.task_id)
+
+
+class AuditExecutionOperator(StepFunctionStartExecutionOperator):
+    """Starts the audit state machine with this run's item and waits for it (deferrable).
+
+    ``phase='end'`` records SUCCEEDED or FAILED with the failed task ids, then fails the task when
+    the run failed, so the audit step cannot turn a failed run green."""
+
+    def __init__(self, *, pipeline: str, phase: str, crawl_task_id: str | None = None, **kwargs: Any):
+        super().__init__(deferrable=True, **kwargs)
+        self.pipeline = pipeline
+        self.phase = phase
+        self.crawl_task_id = crawl_task_id
+
+    def _item(self, context: dict[str, Any]) -> dict[str, Any]:
+        item = audit.start_item(
+            pipeline=self.pipeline,
+            run_id=context["run_id"],
+            dag_id=context["dag"].dag_id,
+            target="aws",
+            logical_date=context.get("logical_date"),
+            data_interval_start=context["data_interval_start"],
+            data_interval_end=context["data_interval_end"],
+        )
+        if self.phase == START:
+            return item
+        return audit.end_item(
+            item, failed_tasks=failed_task_ids(context), models={}, quarantine_reasons={}, schema_drift=[]
+        )
+
+    def execute(self, context):
+        self.name = execution_name(context["dag"].dag_id, context["run_id"], self.phase)
+        self.state_machine_input = {"phase": self.phase, "item": self._item(context)}
+        return super().execute(context)
+
+    def execute_complete(self, context, event=None):
+        result = super().execute_complete(context, event)
+        failed = failed_task_ids(context) if self.phase == END else []
+        if failed:
+            raise AirflowFailException(f"run failed; failed tasks: {', '.join(failed)}")
+        return result

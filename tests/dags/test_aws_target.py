@@ -1,0 +1,99 @@
+"""The aws target builds the same graph as the local one, with the native Amazon operators and
+configuration that comes from Terraform's outputs. Nothing here reaches AWS."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+import yaml
+from airflow.providers.amazon.aws.operators.glue_crawler import GlueCrawlerRunOperator
+
+from lakehouse.config import get_aws_settings, get_settings
+from lakehouse.pipelines import EVENTS
+from lakehouse.platform.aws_audit import AuditExecutionOperator, execution_name
+
+OUTPUTS = {
+    "region": "eu-west-1",
+    "raw_crawler_name": "lakehouse-sandbox-raw",
+    "audit_state_machine_arn": "arn:aws:states:eu-west-1:123456789012:stateMachine:lakehouse-sandbox-audit",
+    "athena_workgroup": "lakehouse-sandbox",
+    "athena_results_uri": "s3://lakehouse-sandbox-athena-results/dbt/",
+    "curated_uri": "s3://lakehouse-sandbox-data-lake/curated/",
+    "glue_database": "lakehouse_sandbox",
+}
+
+
+@pytest.fixture
+def aws_outputs(tmp_path, monkeypatch):
+    path = tmp_path / "terraform-outputs.json"
+    # The shape `terraform output -json` writes.
+    path.write_text(json.dumps({k: {"value": v, "type": "string", "sensitive": False} for k, v in OUTPUTS.items()}))
+    monkeypatch.setenv("LAKEHOUSE_AWS_OUTPUTS", str(path))
+    return path
+
+
+def _dag(monkeypatch, target):
+    from lakehouse.dag_factory import build_dag
+
+    monkeypatch.setenv("LAKEHOUSE_TARGET", target)
+    return build_dag(EVENTS, get_settings())
+
+
+def _edges(dag):
+    return {task.task_id: sorted(task.downstream_task_ids) for task in dag.tasks}
+
+
+def test_same_graph_on_both_targets(aws_outputs, monkeypatch):
+    local, aws = _dag(monkeypatch, "local"), _dag(monkeypatch, "aws")
+    assert _edges(aws) == _edges(local)
+    assert {t.task_id: t.trigger_rule for t in aws.tasks} == {t.task_id: t.trigger_rule for t in local.tasks}
+    assert {t.task_id: t.retries for t in aws.tasks} == {t.task_id: t.retries for t in local.tasks}
+
+
+def test_aws_steps_use_the_native_operators(aws_outputs, monkeypatch):
+    dag = _dag(monkeypatch, "aws")
+    crawl = dag.get_task("crawl_raw")
+    assert isinstance(crawl, GlueCrawlerRunOperator)
+    assert crawl.crawler_name == "lakehouse-sandbox-raw" and crawl.deferrable
+    for task_id, phase in (("audit_start", "start"), ("audit_end", "end")):
+        task = dag.get_task(task_id)
+        assert isinstance(task, AuditExecutionOperator)
+        assert task.deferrable and task.phase == phase
+        assert task.state_machine_arn == OUTPUTS["audit_state_machine_arn"]
+    dbt_task = dag.get_task("dbt.fct_events.run")
+    assert dbt_task.env["LAKEHOUSE_ATHENA_WORKGROUP"] == "lakehouse-sandbox"
+    assert dbt_task.env["LAKEHOUSE_GLUE_DATABASE"] == "lakehouse_sandbox"
+    assert not any(key.startswith("AWS_ACCESS") or key.startswith("AWS_SECRET") for key in dbt_task.env)
+    assert dbt_task.pool == "default_pool"
+
+
+def test_environment_variables_override_terraform_outputs(aws_outputs, monkeypatch):
+    monkeypatch.setenv("LAKEHOUSE_AWS_RAW_CRAWLER_NAME", "other-crawler")
+    settings = get_aws_settings()
+    assert settings.raw_crawler_name == "other-crawler"
+    assert settings.audit_state_machine_arn == OUTPUTS["audit_state_machine_arn"]
+
+
+def test_missing_aws_configuration_is_a_clear_error(tmp_path, monkeypatch):
+    monkeypatch.setenv("LAKEHOUSE_AWS_OUTPUTS", str(tmp_path / "absent.json"))
+    monkeypatch.setenv("LAKEHOUSE_AWS_REGION", "eu-west-1")
+    with pytest.raises(ValueError, match=r"needs athena_results_uri, athena_workgroup, audit_state_machine_arn"):
+        get_aws_settings()
+
+
+def test_audit_execution_names_are_stable_and_valid():
+    long_run = "scheduled__2026-02-24T06:00:00+00:00" * 3
+    name = execution_name("lakehouse_raw_to_curated", long_run, "end")
+    assert name == execution_name("lakehouse_raw_to_curated", long_run, "end")
+    assert name != execution_name("lakehouse_raw_to_curated", long_run, "start")
+    assert name != execution_name("lakehouse_raw_to_curated", long_run[:-1], "end")
+    assert len(name) <= 80 and re.fullmatch(r"[A-Za-z0-9_-]+", name)
+
+
+def test_aws_profile_takes_credentials_from_the_boto3_chain():
+    profiles = yaml.safe_load((get_settings().dbt_project_dir / "profiles.yml").read_text())
+    aws = profiles["lakehouse"]["outputs"]["aws"]
+    assert aws["type"] == "athena"
+    assert not {"aws_access_key_id", "aws_secret_access_key", "aws_session_token", "aws_profile_name"} & aws.keys()

@@ -54,6 +54,19 @@ def start_item(
     }
 
 
+def start_item_for_run(pipeline: str, target: str, context: dict[str, Any]) -> dict[str, Any]:
+    """The start item of the DAG run an Airflow task context belongs to."""
+    return start_item(
+        pipeline=pipeline,
+        run_id=context["run_id"],
+        dag_id=context["dag"].dag_id,
+        target=target,
+        logical_date=context.get("logical_date"),
+        data_interval_start=context["data_interval_start"],
+        data_interval_end=context["data_interval_end"],
+    )
+
+
 def end_item(
     started: dict[str, Any],
     *,

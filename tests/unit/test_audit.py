@@ -196,3 +196,23 @@ def test_store_data_survives_a_new_store_object(db):
     assert reopened.get(item["pipeline"], item["run_id"]) == item
     assert reopened.items() == [item]
     assert count_rows(db) == 1
+
+
+def test_start_item_for_run_reads_the_task_context():
+    from datetime import datetime, timezone
+    from types import SimpleNamespace
+
+    start = datetime(2026, 2, 23, 6, tzinfo=timezone.utc)
+    context = {
+        "run_id": "scheduled__2026-02-24T06:00:00+00:00",
+        "dag": SimpleNamespace(dag_id="lakehouse_raw_to_curated"),
+        "logical_date": datetime(2026, 2, 24, 6, tzinfo=timezone.utc),
+        "data_interval_start": start,
+        "data_interval_end": datetime(2026, 2, 24, 6, tzinfo=timezone.utc),
+    }
+    item = audit.start_item_for_run("events", "aws", context)
+    assert (item["pipeline"], item["run_id"], item["dag_id"], item["target"]) == (
+        "events", "scheduled__2026-02-24T06:00:00+00:00", "lakehouse_raw_to_curated", "aws")
+    assert item["data_interval_start"] == "2026-02-23T06:00:00+00:00"
+    assert item["logical_date"] == "2026-02-24T06:00:00+00:00"
+    assert item["status"] == RUNNING

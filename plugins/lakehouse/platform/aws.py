@@ -20,14 +20,18 @@ class AwsPlatform:
         self.settings = settings
         self.aws = aws
 
-    def audit_start(self, pipeline: Pipeline) -> BaseOperator:
+    def _audit(self, task_id: str, pipeline: Pipeline, phase: str, **kwargs: Any) -> BaseOperator:
         return AuditExecutionOperator(
-            task_id=AUDIT_START_TASK,
+            task_id=task_id,
             pipeline=pipeline.name,
-            phase=START,
+            phase=phase,
             state_machine_arn=self.aws.audit_state_machine_arn,
             region_name=self.aws.region,
+            **kwargs,
         )
+
+    def audit_start(self, pipeline: Pipeline) -> BaseOperator:
+        return self._audit(AUDIT_START_TASK, pipeline, START)
 
     def crawl_raw(self, pipeline: Pipeline) -> BaseOperator:
         return GlueCrawlerRunOperator(
@@ -54,11 +58,4 @@ class AwsPlatform:
         return {}
 
     def audit_end(self, pipeline: Pipeline) -> BaseOperator:
-        return AuditExecutionOperator(
-            task_id=AUDIT_END_TASK,
-            pipeline=pipeline.name,
-            phase=END,
-            state_machine_arn=self.aws.audit_state_machine_arn,
-            region_name=self.aws.region,
-            trigger_rule=TriggerRule.ALL_DONE,
-        )
+        return self._audit(AUDIT_END_TASK, pipeline, END, trigger_rule=TriggerRule.ALL_DONE)

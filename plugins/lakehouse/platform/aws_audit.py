@@ -42,15 +42,7 @@ class AuditExecutionOperator(StepFunctionStartExecutionOperator):
         self.crawl_task_id = crawl_task_id
 
     def _item(self, context: dict[str, Any]) -> dict[str, Any]:
-        item = audit.start_item(
-            pipeline=self.pipeline,
-            run_id=context["run_id"],
-            dag_id=context["dag"].dag_id,
-            target="aws",
-            logical_date=context.get("logical_date"),
-            data_interval_start=context["data_interval_start"],
-            data_interval_end=context["data_interval_end"],
-        )
+        item = audit.start_item_for_run(self.pipeline, "aws", context)
         if self.phase == START:
             return item
         return audit.end_item(

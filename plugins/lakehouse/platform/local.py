@@ -22,21 +22,9 @@ log = logging.getLogger(__name__)
 # the DAG file pays for none of them.
 
 
-def _start_item(pipeline: str, context: dict[str, Any]) -> dict[str, Any]:
-    return audit.start_item(
-        pipeline=pipeline,
-        run_id=context["run_id"],
-        dag_id=context["dag"].dag_id,
-        target="local",
-        logical_date=context.get("logical_date"),
-        data_interval_start=context["data_interval_start"],
-        data_interval_end=context["data_interval_end"],
-    )
-
-
 def record_run_start(pipeline: str, **context: Any) -> None:
     settings = get_settings()
-    item = _start_item(pipeline, context)
+    item = audit.start_item_for_run(pipeline, "local", context)
     audit.LocalAuditStore(settings.audit_db_path).put(item)
     log.info("audit: %s run %s is %s", pipeline, item["run_id"], item["status"])
 
@@ -66,7 +54,7 @@ def record_run_end(pipeline: str, crawl_task_id: str, **context: Any) -> None:
     failed = sorted(task for task, state in states.items() if state == "failed" and task != ti.task_id)
 
     store = audit.LocalAuditStore(settings.audit_db_path)
-    started = store.get(pipeline, context["run_id"]) or _start_item(pipeline, context)
+    started = store.get(pipeline, context["run_id"]) or audit.start_item_for_run(pipeline, "local", context)
     crawl = ti.xcom_pull(task_ids=crawl_task_id) or {}
     models, reasons = run_metrics.collect(
         open_catalog(settings.iceberg_catalog_uri, settings.curated_dir.as_uri()),

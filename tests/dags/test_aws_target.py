@@ -85,10 +85,11 @@ def test_missing_aws_configuration_is_a_clear_error(tmp_path, monkeypatch):
 
 def test_audit_execution_names_are_stable_and_valid():
     long_run = "scheduled__2026-02-24T06:00:00+00:00" * 3
-    name = execution_name("lakehouse_raw_to_curated", long_run, "end")
-    assert name == execution_name("lakehouse_raw_to_curated", long_run, "end")
-    assert name != execution_name("lakehouse_raw_to_curated", long_run, "start")
-    assert name != execution_name("lakehouse_raw_to_curated", long_run[:-1], "end")
+    name = execution_name("lakehouse_raw_to_curated", long_run, "end", 1)
+    assert name == execution_name("lakehouse_raw_to_curated", long_run, "end", 1)
+    assert name != execution_name("lakehouse_raw_to_curated", long_run, "end", 2)
+    assert name != execution_name("lakehouse_raw_to_curated", long_run, "start", 1)
+    assert name != execution_name("lakehouse_raw_to_curated", long_run[:-1], "end", 1)
     assert len(name) <= 80 and re.fullmatch(r"[A-Za-z0-9_-]+", name)
 
 

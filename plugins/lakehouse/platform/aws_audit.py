@@ -15,12 +15,14 @@ from lakehouse import audit
 START, END = "start", "end"
 
 
-def execution_name(dag_id: str, run_id: str, phase: str) -> str:
-    """Step Functions names allow [A-Za-z0-9-_] and 80 characters. The same run and phase always
-    get the same name, so a retried task cannot start a second execution."""
+def execution_name(dag_id: str, run_id: str, phase: str, try_number: int) -> str:
+    """Step Functions names allow [A-Za-z0-9-_] and 80 characters, and a name cannot be reused
+    once its execution has ended, so each try of the audit task gets its own execution. The item
+    is keyed by pipeline and run id, so a retry still leaves exactly one item."""
+    suffix = f"{phase}-{try_number}"
     name = re.sub(r"[^A-Za-z0-9_-]", "-", f"{dag_id}-{run_id}")
     digest = hashlib.sha1(f"{dag_id}/{run_id}".encode()).hexdigest()[:10]
-    return f"{name[: 80 - len(phase) - 12]}-{digest}-{phase}"
+    return f"{name[: 80 - len(suffix) - 12]}-{digest}-{suffix}"
 
 
 def failed_task_ids(context: dict[str, Any]) -> list[str]:
@@ -50,7 +52,7 @@ class AuditExecutionOperator(StepFunctionStartExecutionOperator):
         )
 
     def execute(self, context):
-        self.name = execution_name(context["dag"].dag_id, context["run_id"], self.phase)
+        self.name = execution_name(context["dag"].dag_id, context["run_id"], self.phase, context["ti"].try_number)
         self.state_machine_input = {"phase": self.phase, "item": self._item(context)}
         return super().execute(context)
 

@@ -39,16 +39,23 @@ def file_for(raw: Path, table: str, day: date) -> Path:
     return raw / table / f"dt={day.isoformat()}" / f"{table}-000.json"
 
 
-def classify_event(text: str, day: date, seen_valid: set[str], seen: set[str]) -> str:
-    """Judge one event line from the file alone, independently of the generator's bookkeeping."""
+def repeat_or_parse(text: str, seen_valid: set[str], seen: set[str]) -> tuple[str | None, dict | None]:
+    """The checks both record kinds share: an exact repeat, or a line that is not JSON."""
     if text in seen:
         assert text in seen_valid, "a repeated line must copy an earlier valid line"
-        return "duplicate"
+        return "duplicate", None
     seen.add(text)
     try:
-        record = json.loads(text)
+        return None, json.loads(text)
     except json.JSONDecodeError:
-        return "malformed_json"
+        return "malformed_json", None
+
+
+def classify_event(text: str, day: date, seen_valid: set[str], seen: set[str]) -> str:
+    """Judge one event line from the file alone, independently of the generator's bookkeeping."""
+    verdict, record = repeat_or_parse(text, seen_valid, seen)
+    if verdict:
+        return verdict
     if "event_id" not in record:
         return "missing_event_id"
     if "user_id" not in record:
@@ -68,14 +75,9 @@ def classify_event(text: str, day: date, seen_valid: set[str], seen: set[str]) -
 
 def classify_user(text: str, seen_valid: set[str], seen: set[str]) -> str:
     """Like classify_event; "valid" means well formed, superseded versions not yet split off."""
-    if text in seen:
-        assert text in seen_valid, "a repeated line must copy an earlier valid line"
-        return "duplicate"
-    seen.add(text)
-    try:
-        record = json.loads(text)
-    except json.JSONDecodeError:
-        return "malformed_json"
+    verdict, record = repeat_or_parse(text, seen_valid, seen)
+    if verdict:
+        return verdict
     if "user_id" not in record:
         return "missing_user_id"
     try:

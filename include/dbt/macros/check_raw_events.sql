@@ -12,11 +12,7 @@
     fields as (
 
         select
-            file_path,
-            line_number,
-            partition_date,
-            raw_record,
-            json_record is not null as is_object,
+            *,
             nullif(trim({{ json_text('json_record', 'event_id') }}), '') as event_id,
             nullif(trim({{ json_text('json_record', 'user_id') }}), '') as user_id,
             lower(trim({{ json_text('json_record', 'event_type') }})) as event_type,

@@ -11,11 +11,7 @@
     fields as (
 
         select
-            file_path,
-            line_number,
-            partition_date,
-            raw_record,
-            json_record is not null as is_object,
+            *,
             nullif(trim({{ json_text('json_record', 'user_id') }}), '') as user_id,
             nullif(lower(trim({{ json_text('json_record', 'email') }})), '') as email,
             nullif(trim({{ json_text('json_record', 'name') }}), '') as user_name,

@@ -10,6 +10,7 @@ import os
 import subprocess
 from pathlib import Path
 
+import pytest
 import sqlglot
 from sqlglot import exp
 
@@ -50,10 +51,37 @@ def unknown_functions(sql_files: list[Path]) -> dict[str, set[str]]:
     return found
 
 
-def test_every_aws_statement_parses_as_athena_sql(tmp_path):
-    compiled = compile_project("aws", tmp_path / "aws")
+@pytest.fixture(scope="module")
+def aws_compiled(tmp_path_factory):
+    target_path = tmp_path_factory.mktemp("aws")
+    return target_path, compile_project("aws", target_path)
+
+
+def test_every_aws_statement_parses_as_athena_sql(aws_compiled):
+    _, compiled = aws_compiled
     assert len(compiled) == 31  # 6 models + 25 data tests
     assert unknown_functions(compiled) == {}
+
+
+def test_interval_tables_use_strategies_athena_accepts_for_iceberg(aws_compiled):
+    target_path, compiled = aws_compiled
+    nodes = json.loads((target_path / "manifest.json").read_text())["nodes"]
+    fct = nodes["model.lakehouse.fct_events"]["config"]
+    assert (fct["materialized"], fct["incremental_strategy"], fct["unique_key"]) == ("incremental", "merge", "event_id")
+    assert fct["table_type"] == "iceberg" and fct["partitioned_by"] == ["day(event_timestamp)"]
+    # The merge is limited to the run's interval, and its tombstones delete what a rerun dropped.
+    assert fct["incremental_predicates"] == [
+        "target.event_date >= cast('2026-02-23' as date)\n  and target.event_date < cast('2026-02-24' as date)"
+    ]
+    assert fct["delete_condition"] == "src._lakehouse_removed"
+    sql = next(path for path in compiled if path.name == "fct_events.sql").read_text()
+    tree = sqlglot.parse_one(sql, read="athena")
+    assert isinstance(tree, exp.Union) and "_lakehouse_removed" in tree.named_selects
+    quarantine = nodes["model.lakehouse.quarantine_raw_events"]["config"]
+    assert (quarantine["materialized"], quarantine["incremental_strategy"]) == ("incremental", "append")
+    assert [hook["sql"] for hook in quarantine["pre-hook"]] == ["{{ delete_data_interval('partition_date') }}"]
+    for full_rebuild in ("dim_users", "quarantine_raw_users"):
+        assert nodes[f"model.lakehouse.{full_rebuild}"]["config"]["materialized"] == "table"
 
 
 def test_the_check_catches_duckdb_functions(lake_env, tmp_path):

@@ -1,9 +1,5 @@
-{#- Each run replaces exactly the event dates of its data interval (interval_column), so a rerun
-    or backfill of a date rewrites that date and never duplicates it. -#}
-{{ config(
-    partitioned_by=['day(event_timestamp)'],
-    interval_column='event_date'
-) }}
+{#- Each run replaces exactly the event dates of its data interval (see interval_tables.sql). -#}
+{{ config(**interval_table_config('event_date', ['day(event_timestamp)'], unique_key='event_id')) }}
 
 with events as (
 
@@ -43,4 +39,4 @@ final as (
 
 )
 
-select * from final
+{{ select_interval_rows('final', 'event_id', 'event_date') }}

@@ -1,7 +1,4 @@
-{{ config(
-    partitioned_by=['partition_date'],
-    interval_column='partition_date'
-) }}
+{{ config(**interval_table_config('partition_date', ['partition_date'])) }}
 
 with checked_events as (
 

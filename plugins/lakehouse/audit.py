@@ -14,6 +14,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from lakehouse import alerts
+
 RUNNING, SUCCEEDED, FAILED = "RUNNING", "SUCCEEDED", "FAILED"
 
 
@@ -85,7 +87,7 @@ def end_item(
         schema_drift=schema_drift,
     )
     if failed_tasks:
-        item["alerts"] = [f"{item['dag_id']} run {item['run_id']} failed: {', '.join(sorted(failed_tasks))}"]
+        item["alerts"] = [alerts.failure_alert(item["dag_id"], item["run_id"], failed_tasks)]
     return item
 
 

@@ -36,6 +36,8 @@ class Settings:
     dbt_project_dir: Path
     retries: int
     retry_delay: timedelta
+    # Local VACUUM keeps snapshots this long, as Athena's vacuum_max_snapshot_age_seconds does.
+    snapshot_retention: timedelta = timedelta(days=5)
 
     @property
     def raw_dir(self) -> Path:
@@ -108,6 +110,7 @@ def get_settings() -> Settings:
         dbt_project_dir=paths.dbt_project_dir(),
         retries=int(os.environ.get("LAKEHOUSE_RETRIES", "2")),
         retry_delay=timedelta(seconds=int(os.environ.get("LAKEHOUSE_RETRY_DELAY_SECONDS", "300"))),
+        snapshot_retention=timedelta(hours=float(os.environ.get("LAKEHOUSE_SNAPSHOT_RETENTION_HOURS", "120"))),
     )
 
 
@@ -124,6 +127,7 @@ class AwsSettings:
     athena_results_uri: str
     curated_uri: str
     glue_database: str
+    alerts_topic_arn: str
 
 
 def aws_outputs_path() -> Path:

@@ -1,16 +1,17 @@
-"""Builds a pipeline's DAG: audit start -> crawl raw -> dbt (one task per model) -> audit end."""
+"""Builds a pipeline's DAG: audit start -> crawl raw -> dbt (one task per model) -> maintenance
+of the marts -> audit end."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 
-from airflow.sdk import DAG, CronTriggerTimetable
+from airflow.sdk import DAG, CronTriggerTimetable, TaskGroup
 from cosmos import DbtTaskGroup
 
 from lakehouse import dbt_cosmos
 from lakehouse.config import Settings, get_settings
 from lakehouse.pipelines import Pipeline
-from lakehouse.platform import DBT_GROUP, get_platform
+from lakehouse.platform import DBT_GROUP, MAINTENANCE_GROUP, get_platform
 
 
 def build_dag(pipeline: Pipeline, settings: Settings | None = None) -> DAG:
@@ -39,6 +40,9 @@ def build_dag(pipeline: Pipeline, settings: Settings | None = None) -> DAG:
             group_id=DBT_GROUP,
             **dbt_cosmos.task_group_kwargs(settings, pipeline, platform),
         )
+        with TaskGroup(group_id=MAINTENANCE_GROUP) as maintenance:
+            for mart in pipeline.marts:
+                platform.optimize(mart) >> platform.vacuum(mart)
         audit_end = platform.audit_end(pipeline)
-        audit_start >> crawl >> transform >> audit_end
+        audit_start >> crawl >> transform >> maintenance >> audit_end
     return dag

@@ -114,11 +114,11 @@ def current_data_files(table: Table) -> list[str]:
         if task.delete_files:
             # pyiceberg writes copy-on-write only; a delete file means another writer was here.
             raise RuntimeError(f"{table.name()} has delete files; DuckDB cannot read it from data files alone")
-        files.append(_local_path(task.file.file_path))
+        files.append(local_path(task.file.file_path))
     return sorted(files)
 
 
-def _local_path(location: str) -> str:
+def local_path(location: str) -> str:
     return location.removeprefix("file://")
 
 

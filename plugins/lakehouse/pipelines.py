@@ -14,6 +14,7 @@ class Pipeline:
     raw_tables: tuple[str, ...]
     dbt_selector: str
     description: str
+    marts: tuple[str, ...] = ()
     start_date: datetime = datetime(2026, 1, 1, tzinfo=timezone.utc)
     tags: tuple[str, ...] = field(default_factory=tuple)
 
@@ -24,9 +25,11 @@ EVENTS = Pipeline(
     schedule="0 6 * * *",
     raw_tables=("events", "users"),
     dbt_selector="tag:events",
+    marts=("fct_events", "dim_users"),
     description=(
         "Daily clickstream: crawl raw JSON events and users, build staging views and Iceberg marts "
-        "with dbt (one task per model, tests after each), quarantine what cannot be used, and audit the run."
+        "with dbt (one task per model, tests after each), quarantine what cannot be used, compact and vacuum "
+        "the marts, and audit the run."
     ),
     tags=("lakehouse", "events", "dbt", "iceberg"),
 )

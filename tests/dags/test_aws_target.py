@@ -7,7 +7,9 @@ import json
 import re
 
 import pytest
+import sqlglot
 import yaml
+from airflow.providers.amazon.aws.operators.athena import AthenaOperator
 from airflow.providers.amazon.aws.operators.glue_crawler import GlueCrawlerRunOperator
 
 from lakehouse.config import get_aws_settings, get_settings
@@ -21,7 +23,8 @@ OUTPUTS = {
     "athena_workgroup": "lakehouse-sandbox",
     "athena_results_uri": "s3://lakehouse-sandbox-athena-results/dbt/",
     "curated_uri": "s3://lakehouse-sandbox-data-lake/curated/",
-    "glue_database": "lakehouse_sandbox",
+    "glue_database": "curated",
+    "alerts_topic_arn": "arn:aws:sns:eu-west-1:123456789012:lakehouse-sandbox-alerts",
 }
 
 
@@ -64,9 +67,27 @@ def test_aws_steps_use_the_native_operators(aws_outputs, monkeypatch):
         assert task.state_machine_arn == OUTPUTS["audit_state_machine_arn"]
     dbt_task = dag.get_task("dbt.fct_events.run")
     assert dbt_task.env["LAKEHOUSE_ATHENA_WORKGROUP"] == "lakehouse-sandbox"
-    assert dbt_task.env["LAKEHOUSE_GLUE_DATABASE"] == "lakehouse_sandbox"
+    assert dbt_task.env["LAKEHOUSE_GLUE_DATABASE"] == "curated"
     assert not any(key.startswith("AWS_ACCESS") or key.startswith("AWS_SECRET") for key in dbt_task.env)
     assert dbt_task.pool == "default_pool"
+
+
+def test_marts_are_compacted_and_vacuumed_by_athena(aws_outputs, monkeypatch):
+    dag = _dag(monkeypatch, "aws")
+    queries = {}
+    for task in dag.tasks:
+        if task.task_id.startswith("maintenance."):
+            assert isinstance(task, AthenaOperator) and task.deferrable
+            assert (task.workgroup, task.database) == ("lakehouse-sandbox", "curated")
+            queries[task.task_id] = task.query
+    assert queries == {
+        "maintenance.optimize_fct_events": "OPTIMIZE curated.fct_events REWRITE DATA USING BIN_PACK",
+        "maintenance.vacuum_fct_events": "VACUUM curated.fct_events",
+        "maintenance.optimize_dim_users": "OPTIMIZE curated.dim_users REWRITE DATA USING BIN_PACK",
+        "maintenance.vacuum_dim_users": "VACUUM curated.dim_users",
+    }
+    for statement in queries.values():
+        sqlglot.parse_one(statement, read="athena")
 
 
 def test_environment_variables_override_terraform_outputs(aws_outputs, monkeypatch):
@@ -79,7 +100,7 @@ def test_environment_variables_override_terraform_outputs(aws_outputs, monkeypat
 def test_missing_aws_configuration_is_a_clear_error(tmp_path, monkeypatch):
     monkeypatch.setenv("LAKEHOUSE_AWS_OUTPUTS", str(tmp_path / "absent.json"))
     monkeypatch.setenv("LAKEHOUSE_AWS_REGION", "eu-west-1")
-    with pytest.raises(ValueError, match=r"needs athena_results_uri, athena_workgroup, audit_state_machine_arn"):
+    with pytest.raises(ValueError, match=r"needs alerts_topic_arn, athena_results_uri, athena_workgroup, audit_state_machine_arn"):
         get_aws_settings()
 
 

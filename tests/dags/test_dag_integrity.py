@@ -76,7 +76,8 @@ def test_events_dag_graph(dagbag):
     dag = dagbag.dags[EVENTS.dag_id]
     expected_dbt = {f"dbt.{m}.run" for m in EVENTS_MODELS} | {f"dbt.{m}.test" for m in EVENTS_MODELS}
     expected_dbt |= {f"dbt.{m}_run" for m in UNTESTED_MODELS}
-    assert set(dag.task_ids) == {"audit_start", "crawl_raw", "audit_end"} | expected_dbt
+    maintenance = {f"maintenance.{op}_{mart}" for mart in ("fct_events", "dim_users") for op in ("optimize", "vacuum")}
+    assert set(dag.task_ids) == {"audit_start", "crawl_raw", "audit_end"} | expected_dbt | maintenance
 
     assert dag.get_task("audit_start").downstream_task_ids == {"crawl_raw"}
     dbt_roots = {t for t in expected_dbt if not (dag.get_task(t).upstream_task_ids - {"crawl_raw"})}
@@ -88,9 +89,13 @@ def test_events_dag_graph(dagbag):
     assert "dbt.stg_raw_events.test" in dag.get_task("dbt.fct_events.run").upstream_task_ids
     assert "dbt.stg_raw_users.test" in dag.get_task("dbt.fct_events.run").upstream_task_ids
     assert "dbt.stg_raw_users.test" in dag.get_task("dbt.dim_users.run").upstream_task_ids
-    assert dag.get_task("audit_end").upstream_task_ids == {
-        "dbt.fct_events.test", "dbt.dim_users.test", "dbt.quarantine_raw_events_run", "dbt.quarantine_raw_users_run"
-    }
+    # Maintenance starts once every model and test has succeeded, and vacuums after compacting.
+    dbt_leaves = {"dbt.fct_events.test", "dbt.dim_users.test", "dbt.quarantine_raw_events_run",
+                  "dbt.quarantine_raw_users_run"}
+    for mart in ("fct_events", "dim_users"):
+        assert dag.get_task(f"maintenance.optimize_{mart}").upstream_task_ids == dbt_leaves
+        assert dag.get_task(f"maintenance.optimize_{mart}").downstream_task_ids == {f"maintenance.vacuum_{mart}"}
+    assert dag.get_task("audit_end").upstream_task_ids == {"maintenance.vacuum_fct_events", "maintenance.vacuum_dim_users"}
     assert dag.get_task("audit_end").trigger_rule == "all_done"
 
 
@@ -107,6 +112,6 @@ def test_tasks_that_open_the_duckdb_file_share_a_one_slot_pool(dagbag, airflow_d
     from airflow.models.pool import Pool
 
     dag = dagbag.dags[EVENTS.dag_id]
-    writers = [t for t in dag.tasks if t.task_id.startswith("dbt.") or t.task_id == "crawl_raw"]
+    writers = [t for t in dag.tasks if t.task_id.startswith(("dbt.", "maintenance.")) or t.task_id == "crawl_raw"]
     assert {t.pool for t in writers} == {"lakehouse_duckdb"}
     assert Pool.get_pool("lakehouse_duckdb").slots == 1

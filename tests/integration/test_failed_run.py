@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import shutil
 from datetime import date
+from urllib.parse import quote
 
 import pytest
 
@@ -21,11 +22,11 @@ pytestmark = pytest.mark.e2e
 DAY = date(2026, 4, 1)
 
 
-def test_failing_model_fails_the_run_and_the_audit_record(airflow_db, tmp_path, monkeypatch):
+def test_failing_model_fails_the_run_and_the_audit_record(airflow_db, tmp_path, monkeypatch, capfd):
     project = tmp_path / "dbt"
     shutil.copytree(get_settings().dbt_project_dir, project, ignore=shutil.ignore_patterns("target", "logs"))
     model = project / "models" / "marts" / "fct_events.sql"
-    model.write_text(model.read_text().replace("select * from final", "select *, no_such_column from final"))
+    model.write_text(model.read_text().replace("select * from enriched", "select *, no_such_column from enriched"))
     monkeypatch.setenv("LAKEHOUSE_DBT_PROJECT_DIR", str(project))
     monkeypatch.setenv("LAKEHOUSE_HOME", str(tmp_path / "lake"))
     monkeypatch.setenv("LAKEHOUSE_RETRIES", "1")
@@ -54,7 +55,13 @@ def test_failing_model_fails_the_run_and_the_audit_record(airflow_db, tmp_path, 
     item = LocalAuditStore(settings.audit_db_path).get("events", run.run_id)
     assert item["status"] == "FAILED"
     assert item["failed_tasks"] == ["dbt.fct_events.run"]
-    assert item["alerts"] == [f"{EVENTS.dag_id} run {run.run_id} failed: dbt.fct_events.run"]
+    alert = (
+        f"{EVENTS.dag_id} run {run.run_id} failed: dbt.fct_events.run\n"
+        f"  dbt.fct_events.run: http://localhost:8080/dags/{EVENTS.dag_id}/runs/{quote(run.run_id)}/tasks/dbt.fct_events.run"
+    )
+    assert item["alerts"] == [alert]
+    # The audit end task's failure callback puts the same alert in the run log.
+    assert "ALERT Airflow run failed: lakehouse_raw_to_curated" in capfd.readouterr().out
     assert item["ended_at"] is not None
     assert item["models"]["fct_events"]["rows_written"] is None
     assert item["models"]["dim_users"]["rows_written"] == len(report.expected_users)

@@ -113,7 +113,13 @@ def test_end_item_failed_sorts_tasks_and_raises_one_alert():
 
     assert item["status"] == FAILED
     assert item["failed_tasks"] == ["audit_end", "crawl_raw", "dbt_run"]
-    assert item["alerts"] == ["lakehouse_daily run manual__1 failed: audit_end, crawl_raw, dbt_run"]
+    # One alert: the DAG, the run, the failed tasks, and a link to each one's log in the UI.
+    assert item["alerts"] == [
+        "lakehouse_daily run manual__1 failed: audit_end, crawl_raw, dbt_run\n"
+        "  audit_end: http://localhost:8080/dags/lakehouse_daily/runs/manual__1/tasks/audit_end\n"
+        "  crawl_raw: http://localhost:8080/dags/lakehouse_daily/runs/manual__1/tasks/crawl_raw\n"
+        "  dbt_run: http://localhost:8080/dags/lakehouse_daily/runs/manual__1/tasks/dbt_run"
+    ]
     assert datetime.fromisoformat(item["ended_at"]).utcoffset() == timedelta(0)
 
 

@@ -16,7 +16,10 @@ from lakehouse.pipelines import Pipeline
 AUDIT_START_TASK = "audit_start"
 CRAWL_TASK = "crawl_raw"
 DBT_GROUP = "dbt"
+MAINTENANCE_GROUP = "maintenance"
 AUDIT_END_TASK = "audit_end"
+# The marts live in the curated layer (a Glue database on AWS, an Iceberg namespace locally).
+MARTS_SCHEMA = "curated"
 
 
 class Platform(Protocol):
@@ -29,6 +32,10 @@ class Platform(Protocol):
     def dbt_env(self) -> dict[str, str]: ...
 
     def dbt_operator_args(self) -> dict[str, Any]: ...
+
+    def optimize(self, mart: str) -> BaseOperator: ...
+
+    def vacuum(self, mart: str) -> BaseOperator: ...
 
     def audit_end(self, pipeline: Pipeline) -> BaseOperator: ...
 

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
+from airflow.providers.amazon.aws.operators.athena import AthenaOperator
 from airflow.providers.amazon.aws.operators.glue_crawler import GlueCrawlerRunOperator
 from airflow.sdk import BaseOperator
 from airflow.task.trigger_rule import TriggerRule
 
+from lakehouse import alerts
 from lakehouse.config import AwsSettings, Settings
 from lakehouse.dbt_cosmos import venv_executable
 from lakehouse.pipelines import Pipeline
-from lakehouse.platform import AUDIT_END_TASK, AUDIT_START_TASK, CRAWL_TASK
+from lakehouse.platform import AUDIT_END_TASK, AUDIT_START_TASK, CRAWL_TASK, MARTS_SCHEMA
 from lakehouse.platform.aws_audit import END, START, AuditExecutionOperator
 
 
@@ -57,5 +59,29 @@ class AwsPlatform:
     def dbt_operator_args(self) -> dict[str, Any]:
         return {}
 
+    def _athena(self, task_id: str, query: str) -> BaseOperator:
+        return AthenaOperator(
+            task_id=task_id,
+            query=query,
+            database=MARTS_SCHEMA,
+            workgroup=self.aws.athena_workgroup,
+            output_location=f"{self.aws.athena_results_uri.rstrip('/')}/maintenance/",
+            region_name=self.aws.region,
+            sleep_time=10,
+            deferrable=True,
+        )
+
+    def optimize(self, mart: str) -> BaseOperator:
+        return self._athena(f"optimize_{mart}", f"OPTIMIZE {MARTS_SCHEMA}.{mart} REWRITE DATA USING BIN_PACK")
+
+    def vacuum(self, mart: str) -> BaseOperator:
+        return self._athena(f"vacuum_{mart}", f"VACUUM {MARTS_SCHEMA}.{mart}")
+
     def audit_end(self, pipeline: Pipeline) -> BaseOperator:
-        return self._audit(AUDIT_END_TASK, pipeline, END, trigger_rule=TriggerRule.ALL_DONE)
+        return self._audit(
+            AUDIT_END_TASK,
+            pipeline,
+            END,
+            trigger_rule=TriggerRule.ALL_DONE,
+            on_failure_callback=alerts.sns_publisher(self.aws.alerts_topic_arn, self.aws.region),
+        )

@@ -11,6 +11,7 @@ from airflow.providers.amazon.aws.operators.step_function import StepFunctionSta
 from airflow.sdk.exceptions import AirflowFailException
 
 from lakehouse import audit
+from lakehouse.alerts import failed_task_ids
 
 START, END = "start", "end"
 
@@ -23,12 +24,6 @@ def execution_name(dag_id: str, run_id: str, phase: str, try_number: int) -> str
     name = re.sub(r"[^A-Za-z0-9_-]", "-", f"{dag_id}-{run_id}")
     digest = hashlib.sha1(f"{dag_id}/{run_id}".encode()).hexdigest()[:10]
     return f"{name[: 80 - len(suffix) - 12]}-{digest}-{suffix}"
-
-
-def failed_task_ids(context: dict[str, Any]) -> list[str]:
-    ti = context["ti"]
-    states = ti.get_task_states(dag_id=ti.dag_id, run_ids=[ti.run_id]).get(ti.run_id, {})
-    return sorted(task for task, state in states.items() if state == "failed" and task != ti.task_id)
 
 
 class AuditExecutionOperator(StepFunctionStartExecutionOperator):

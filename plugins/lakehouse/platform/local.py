@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import datetime, timezone
 from typing import Any
 
 from airflow.providers.standard.operators.python import PythonOperator
@@ -10,11 +11,11 @@ from airflow.sdk import BaseOperator
 from airflow.sdk.exceptions import AirflowFailException
 from airflow.task.trigger_rule import TriggerRule
 
-from lakehouse import audit
+from lakehouse import alerts, audit
 from lakehouse.config import DUCKDB_POOL, Settings, get_settings
 from lakehouse.dbt_cosmos import venv_executable
 from lakehouse.pipelines import Pipeline
-from lakehouse.platform import AUDIT_END_TASK, AUDIT_START_TASK, CRAWL_TASK
+from lakehouse.platform import AUDIT_END_TASK, AUDIT_START_TASK, CRAWL_TASK, MARTS_SCHEMA
 
 log = logging.getLogger(__name__)
 
@@ -50,8 +51,7 @@ def record_run_end(pipeline: str, crawl_task_id: str, **context: Any) -> None:
 
     settings = get_settings()
     ti = context["ti"]
-    states = ti.get_task_states(dag_id=ti.dag_id, run_ids=[ti.run_id]).get(ti.run_id, {})
-    failed = sorted(task for task, state in states.items() if state == "failed" and task != ti.task_id)
+    failed = alerts.failed_task_ids(context)
 
     store = audit.LocalAuditStore(settings.audit_db_path)
     started = store.get(pipeline, context["run_id"]) or audit.start_item_for_run(pipeline, "local", context)
@@ -67,10 +67,35 @@ def record_run_end(pipeline: str, crawl_task_id: str, **context: Any) -> None:
     )
     store.put(item)
     log.info("audit: %s run %s is %s; models %s", pipeline, item["run_id"], item["status"], models)
-    for alert in item["alerts"]:
-        log.error("ALERT %s", alert)
     if failed:
         raise AirflowFailException(f"run failed; failed tasks: {', '.join(failed)}")
+
+
+def _maintain(mart: str, operation: str) -> str:
+    from lakehouse import maintenance, warehouse_lock
+    from lakehouse.iceberg_writer import open_catalog
+
+    settings = get_settings()
+    with warehouse_lock.hold(settings.duckdb_path):
+        table = open_catalog(settings.iceberg_catalog_uri, settings.curated_dir.as_uri()).load_table(
+            f"{MARTS_SCHEMA}.{mart}"
+        )
+        if operation == "optimize":
+            result = maintenance.optimize(table)
+            if result.files_after != result.files_before:
+                maintenance.point_duckdb_view_at(settings.duckdb_path, table)
+        else:
+            result = maintenance.vacuum(table, datetime.now(timezone.utc) - settings.snapshot_retention)
+    log.info("%s %s", operation, result.describe())
+    return result.describe()
+
+
+def optimize_mart(mart: str) -> str:
+    return _maintain(mart, "optimize")
+
+
+def vacuum_mart(mart: str) -> str:
+    return _maintain(mart, "vacuum")
 
 
 class LocalPlatform:
@@ -99,10 +124,21 @@ class LocalPlatform:
     def dbt_operator_args(self) -> dict[str, Any]:
         return {"pool": DUCKDB_POOL}
 
+    def optimize(self, mart: str) -> BaseOperator:
+        return PythonOperator(
+            task_id=f"optimize_{mart}", python_callable=optimize_mart, op_kwargs={"mart": mart}, pool=DUCKDB_POOL
+        )
+
+    def vacuum(self, mart: str) -> BaseOperator:
+        return PythonOperator(
+            task_id=f"vacuum_{mart}", python_callable=vacuum_mart, op_kwargs={"mart": mart}, pool=DUCKDB_POOL
+        )
+
     def audit_end(self, pipeline: Pipeline) -> BaseOperator:
         return PythonOperator(
             task_id=AUDIT_END_TASK,
             python_callable=record_run_end,
             op_kwargs={"pipeline": pipeline.name, "crawl_task_id": CRAWL_TASK},
             trigger_rule=TriggerRule.ALL_DONE,
+            on_failure_callback=alerts.log_alert,
         )

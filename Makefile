@@ -3,6 +3,9 @@ PYTHON ?= python3.11
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+# checkov pins its own boto3, which clashes with the Airflow side, so it gets a venv of its own.
+CHECKOV_VENV  := .venv-checkov
+CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
 
 # Every dbt task is a fresh Python process; without cached bytecode each one recompiles dbt,
 # Airflow and pyiceberg (about 30% of a DAG run here).
@@ -10,13 +13,19 @@ unexport PYTHONDONTWRITEBYTECODE
 
 .PHONY: install demo test manifest bench clean
 
-install: $(STAMP)
+install: $(STAMP) $(CHECKOV_STAMP)
 
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip uv
 	$(BIN)/uv pip install --python $(BIN)/python -r requirements-dev.txt -e .
 	touch $(STAMP)
+
+$(CHECKOV_STAMP): requirements-checkov.txt
+	test -x $(CHECKOV_VENV)/bin/python || $(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/python -m pip install -q --upgrade pip uv
+	$(CHECKOV_VENV)/bin/uv pip install --python $(CHECKOV_VENV)/bin/python -r requirements-checkov.txt
+	touch $(CHECKOV_STAMP)
 
 demo: install
 	$(BIN)/lakehouse demo

@@ -6,8 +6,12 @@ import json
 import os
 import socket
 import urllib.request
+import uuid
 
+import boto3
 import pytest
+
+from lakehouse import paths
 
 FAKE_CREDENTIALS = {
     "AWS_ACCESS_KEY_ID": "testing",
@@ -36,13 +40,7 @@ def moto_endpoint():
     server.start()
     endpoint = f"http://127.0.0.1:{port}"
     # Step Functions executions must really run the ASL (moto only records them by default).
-    request = urllib.request.Request(
-        f"{endpoint}/moto-api/config",
-        data=json.dumps({"stepfunctions": {"execute_state_machine": True}}).encode(),
-        headers={"Content-Type": "application/json"},
-        method="POST",
-    )
-    urllib.request.urlopen(request).read()
+    moto_api(endpoint, "config", {"stepfunctions": {"execute_state_machine": True}})
     yield endpoint
     server.stop()
     for key, value in saved.items():
@@ -50,3 +48,49 @@ def moto_endpoint():
             os.environ.pop(key, None)
         else:
             os.environ[key] = value
+
+
+ASL_TEMPLATE = paths.project_root() / "terraform" / "modules" / "workflow" / "audit_state_machine.asl.json.tftpl"
+
+
+def _render_asl(table_name: str) -> str:
+    """What Terraform's templatefile() produces: the template's only variable is table_name."""
+    text = ASL_TEMPLATE.read_text()
+    assert text.count("${") == text.count("${table_name}"), "the template may only use ${table_name}"
+    return text.replace("${table_name}", table_name)
+
+
+def moto_api(endpoint: str, path: str, payload: dict) -> None:
+    request = urllib.request.Request(
+        f"{endpoint}/moto-api/{path}",
+        data=json.dumps(payload).encode(),
+        headers={"Content-Type": "application/json"},
+        method="POST",
+    )
+    urllib.request.urlopen(request).read()
+
+
+@pytest.fixture
+def render_asl():
+    return _render_asl
+
+
+@pytest.fixture
+def audit_machine(moto_endpoint) -> dict:
+    """The pipeline-runs table and the audit state machine, as Terraform's metadata and workflow
+    modules create them (same keys, same ASL template)."""
+    endpoint = moto_endpoint
+    table = f"pipeline-runs-{uuid.uuid4().hex[:8]}"
+    dynamodb = boto3.client("dynamodb", endpoint_url=endpoint)
+    dynamodb.create_table(
+        TableName=table,
+        KeySchema=[{"AttributeName": "pipeline", "KeyType": "HASH"}, {"AttributeName": "run_id", "KeyType": "RANGE"}],
+        AttributeDefinitions=[{"AttributeName": "pipeline", "AttributeType": "S"},
+                              {"AttributeName": "run_id", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    sfn = boto3.client("stepfunctions", endpoint_url=endpoint)
+    arn = sfn.create_state_machine(
+        name=table, definition=_render_asl(table), roleArn="arn:aws:iam::123456789012:role/lakehouse-audit"
+    )["stateMachineArn"]
+    return {"sfn": sfn, "dynamodb": dynamodb, "table": table, "arn": arn}

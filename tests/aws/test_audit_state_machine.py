@@ -7,37 +7,13 @@ import json
 import time
 import uuid
 
-import boto3
 import pytest
 
-from lakehouse import audit, paths
-
-TEMPLATE = paths.project_root() / "terraform" / "modules" / "workflow" / "audit_state_machine.asl.json.tftpl"
-
-
-def render(table_name: str) -> str:
-    """What Terraform's templatefile() produces: the template's only variable is table_name."""
-    text = TEMPLATE.read_text()
-    assert text.count("${") == text.count("${table_name}"), "the template may only use ${table_name}"
-    return text.replace("${table_name}", table_name)
-
+from lakehouse import audit
 
 @pytest.fixture
-def machine(moto_endpoint):
-    table = f"pipeline-runs-{uuid.uuid4().hex[:8]}"
-    dynamodb = boto3.client("dynamodb", endpoint_url=moto_endpoint)
-    dynamodb.create_table(
-        TableName=table,
-        KeySchema=[{"AttributeName": "pipeline", "KeyType": "HASH"}, {"AttributeName": "run_id", "KeyType": "RANGE"}],
-        AttributeDefinitions=[{"AttributeName": "pipeline", "AttributeType": "S"},
-                              {"AttributeName": "run_id", "AttributeType": "S"}],
-        BillingMode="PAY_PER_REQUEST",
-    )
-    sfn = boto3.client("stepfunctions", endpoint_url=moto_endpoint)
-    arn = sfn.create_state_machine(
-        name=table, definition=render(table), roleArn="arn:aws:iam::123456789012:role/lakehouse-audit"
-    )["stateMachineArn"]
-    return {"sfn": sfn, "dynamodb": dynamodb, "table": table, "arn": arn}
+def machine(audit_machine):
+    return audit_machine
 
 
 def _execute(machine, payload) -> str:
@@ -64,8 +40,8 @@ def _items(machine):
     return machine["dynamodb"].scan(TableName=machine["table"])["Items"]
 
 
-def test_template_is_json_and_touches_only_put_and_update_item():
-    definition = json.loads(render("pipeline-runs"))
+def test_template_is_json_and_touches_only_put_and_update_item(render_asl):
+    definition = json.loads(render_asl("pipeline-runs"))
     resources = {s["Resource"] for s in definition["States"].values() if s["Type"] == "Task"}
     assert resources == {"arn:aws:states:::dynamodb:putItem", "arn:aws:states:::dynamodb:updateItem"}
 

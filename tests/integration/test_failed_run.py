@@ -22,7 +22,7 @@ pytestmark = pytest.mark.e2e
 DAY = date(2026, 4, 1)
 
 
-def test_failing_model_fails_the_run_and_the_audit_record(airflow_db, tmp_path, monkeypatch, capfd):
+def test_failing_model_fails_the_run_and_the_audit_record(airflow_db, tmp_path, monkeypatch, caplog):
     project = tmp_path / "dbt"
     shutil.copytree(get_settings().dbt_project_dir, project, ignore=shutil.ignore_patterns("target", "logs"))
     model = project / "models" / "marts" / "fct_events.sql"
@@ -61,7 +61,8 @@ def test_failing_model_fails_the_run_and_the_audit_record(airflow_db, tmp_path, 
     )
     assert item["alerts"] == [alert]
     # The audit end task's failure callback puts the same alert in the run log.
-    assert "ALERT Airflow run failed: lakehouse_raw_to_curated" in capfd.readouterr().out
+    (logged,) = [r.getMessage() for r in caplog.records if r.name == "lakehouse.alerts"]
+    assert logged == f"ALERT Airflow run failed: {EVENTS.dag_id}\n{alert}"
     assert item["ended_at"] is not None
     assert item["models"]["fct_events"]["rows_written"] is None
     assert item["models"]["dim_users"]["rows_written"] == len(report.expected_users)

@@ -1,0 +1,128 @@
+"""The aws target's own operators (deferrable crawler run, audit through Step Functions, the SNS
+failure alert) run in a real Airflow run against moto, through the aws_default connection's
+endpoint_url. The dbt and Athena tasks are left out: moto runs no SQL."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta, timezone
+
+import boto3
+import pytest
+from airflow.sdk import DAG, CronTriggerTimetable
+
+from lakehouse.config import get_aws_settings, get_settings
+from lakehouse.pipelines import EVENTS
+from lakehouse.platform.aws import AwsPlatform
+
+from conftest import moto_api  # noqa: E402  (tests/aws/conftest.py)
+
+LOGICAL = datetime(2026, 2, 24, 6, tzinfo=timezone.utc)
+
+
+@pytest.fixture
+def aws_lake(moto_endpoint, audit_machine, monkeypatch, airflow_db):
+    """What Terraform creates, in moto: the lake bucket, the raw Glue database and crawler, the
+    audit machine with its table, and the alerts topic (with a queue subscribed to read it)."""
+    glue = boto3.client("glue", endpoint_url=moto_endpoint)
+    s3 = boto3.client("s3", endpoint_url=moto_endpoint)
+    sns = boto3.client("sns", endpoint_url=moto_endpoint)
+    sqs = boto3.client("sqs", endpoint_url=moto_endpoint)
+    s3.create_bucket(Bucket="lakehouse-test-data-lake")
+    s3.put_object(Bucket="lakehouse-test-data-lake", Key="raw/events/dt=2026-02-23/part-0.json", Body=b'{"event_id": "e1"}\n')
+    if "raw" not in [d["Name"] for d in glue.get_databases()["DatabaseList"]]:
+        glue.create_database(DatabaseInput={"Name": "raw"})
+    crawler = f"lakehouse-test-raw-{audit_machine['table'][-8:]}"
+    glue.create_crawler(
+        Name=crawler,
+        Role="arn:aws:iam::123456789012:role/lakehouse-test-raw-crawler",
+        DatabaseName="raw",
+        Targets={"S3Targets": [{"Path": "s3://lakehouse-test-data-lake/raw/events/"}]},
+    )
+    # moto's crawls stay RUNNING unless told to finish at once.
+    moto_api(moto_endpoint, "state-manager/set-transition",
+             {"model_name": "glue::crawl", "transition": {"progression": "immediate"}})
+    topic = sns.create_topic(Name="lakehouse-test-alerts")["TopicArn"]
+    queue = sqs.create_queue(QueueName=f"alerts-{audit_machine['table'][-8:]}")["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queue_arn, Attributes={"RawMessageDelivery": "true"})
+
+    monkeypatch.setenv("AIRFLOW_CONN_AWS_DEFAULT", json.dumps(
+        {"conn_type": "aws", "extra": {"endpoint_url": moto_endpoint, "region_name": "us-east-1"}}))
+    outputs = {
+        "region": "us-east-1",
+        "raw_crawler_name": crawler,
+        "audit_state_machine_arn": audit_machine["arn"],
+        "athena_workgroup": "lakehouse-test",
+        "athena_results_uri": "s3://lakehouse-test-athena-results/dbt/",
+        "curated_uri": "s3://lakehouse-test-data-lake/curated/",
+        "glue_database": "curated",
+        "alerts_topic_arn": topic,
+    }
+    for name, value in outputs.items():
+        monkeypatch.setenv(f"LAKEHOUSE_AWS_{name.upper()}", value)
+    monkeypatch.setenv("LAKEHOUSE_TARGET", "aws")
+    return {**audit_machine, "glue": glue, "sqs": sqs, "queue": queue, "crawler": crawler}
+
+
+def audit_and_crawl_dag() -> DAG:
+    """The events DAG's crawl and audit steps, built by the aws platform exactly as the full DAG
+    builds them, wired audit_start >> crawl_raw >> audit_end."""
+    platform = AwsPlatform(get_settings(), get_aws_settings())
+    schedule = CronTriggerTimetable(EVENTS.schedule, timezone="UTC", interval=timedelta(days=1))
+    with DAG(EVENTS.dag_id, schedule=schedule, start_date=EVENTS.start_date, default_args={"retries": 0}) as dag:
+        tasks = [platform.audit_start(EVENTS), platform.crawl_raw(EVENTS), platform.audit_end(EVENTS)]
+        for task in tasks:
+            # Poll moto every second instead of every 5 to 60 seconds.
+            for attribute in ("waiter_delay", "poll_interval"):
+                if hasattr(task, attribute):
+                    setattr(task, attribute, 1)
+        tasks[0] >> tasks[1] >> tasks[2]
+    return dag
+
+
+def items(lake) -> list[dict]:
+    return lake["dynamodb"].scan(TableName=lake["table"])["Items"]
+
+
+def alerts(lake) -> list[str]:
+    messages = lake["sqs"].receive_message(QueueUrl=lake["queue"], MaxNumberOfMessages=10, WaitTimeSeconds=1)
+    return [m["Body"] for m in messages.get("Messages", [])]
+
+
+def test_a_run_crawls_and_leaves_one_succeeded_audit_item(aws_lake):
+    run = audit_and_crawl_dag().test(logical_date=LOGICAL)
+
+    assert run.state == "success"
+    assert {ti.task_id: ti.state for ti in run.get_task_instances()} == {
+        "audit_start": "success", "crawl_raw": "success", "audit_end": "success"
+    }
+    # One crawl ran and finished (moto reports COMPLETED where AWS says SUCCEEDED).
+    (crawl,) = aws_lake["glue"].list_crawls(CrawlerName=aws_lake["crawler"])["Crawls"]
+    assert crawl["State"] in ("COMPLETED", "SUCCEEDED")
+    assert aws_lake["glue"].get_crawler(Name=aws_lake["crawler"])["Crawler"]["State"] == "READY"
+    (item,) = items(aws_lake)
+    assert item["pipeline"] == {"S": "events"} and item["run_id"] == {"S": run.run_id}
+    assert item["status"] == {"S": "SUCCEEDED"} and item["target"] == {"S": "aws"}
+    assert item["data_interval_start"] == {"S": "2026-02-23T06:00:00+00:00"}
+    assert json.loads(item["failed_tasks"]["S"]) == []
+    executions = aws_lake["sfn"].list_executions(stateMachineArn=aws_lake["arn"])["executions"]
+    assert sorted(e["status"] for e in executions) == ["SUCCEEDED", "SUCCEEDED"]
+    assert alerts(aws_lake) == []
+
+
+def test_a_failed_crawl_fails_the_run_records_it_and_alerts_once(aws_lake):
+    aws_lake["glue"].delete_crawler(Name=aws_lake["crawler"])
+
+    run = audit_and_crawl_dag().test(logical_date=LOGICAL)
+
+    assert run.state == "failed"
+    states = {ti.task_id: ti.state for ti in run.get_task_instances()}
+    assert states == {"audit_start": "success", "crawl_raw": "failed", "audit_end": "failed"}
+    (item,) = items(aws_lake)
+    assert item["status"] == {"S": "FAILED"}
+    assert json.loads(item["failed_tasks"]["S"]) == ["crawl_raw"]
+    (alert,) = alerts(aws_lake)
+    assert alert.startswith(f"{EVENTS.dag_id} run {run.run_id} failed: crawl_raw\n")
+    assert f"/dags/{EVENTS.dag_id}/runs/" in alert and alert.endswith("/tasks/crawl_raw")
+    assert json.loads(item["alerts"]["S"]) == [alert]

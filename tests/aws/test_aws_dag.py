@@ -5,6 +5,9 @@ endpoint_url. The dbt and Athena tasks are left out: moto runs no SQL."""
 from __future__ import annotations
 
 import json
+import threading
+from contextlib import contextmanager
+from unittest import mock
 from datetime import datetime, timedelta, timezone
 
 import boto3
@@ -18,6 +21,13 @@ from lakehouse.platform.aws import AwsPlatform
 from conftest import moto_api  # noqa: E402  (tests/aws/conftest.py)
 
 LOGICAL = datetime(2026, 2, 24, 6, tzinfo=timezone.utc)
+
+
+def granted_actions() -> set[str]:
+    """Every action the orchestration module's MWAA execution role grants (terraform/)."""
+    from terraform_policy import policy_actions
+
+    return set().union(*policy_actions("orchestration", "execution").values())
 
 
 @pytest.fixture
@@ -81,6 +91,34 @@ def audit_and_crawl_dag() -> DAG:
     return dag
 
 
+@contextmanager
+def recorded_api_calls():
+    """The IAM actions (service:Operation) of the AWS API calls that Airflow's tasks and triggers
+    make inside the block, through boto3 and aiobotocore. dag.test() runs both in the main thread;
+    moto's server threads (where the state machine writes DynamoDB under its own role) are left out."""
+    from aiobotocore.client import AioBaseClient
+    from botocore.client import BaseClient
+
+    calls: set[str] = set()
+    sync_call, async_call = BaseClient._make_api_call, AioBaseClient._make_api_call
+
+    def record(client, operation: str) -> None:
+        if threading.current_thread() is threading.main_thread():
+            calls.add(f"{client.meta.service_model.endpoint_prefix}:{operation}")
+
+    def sync_recorded(self, operation, params):
+        record(self, operation)
+        return sync_call(self, operation, params)
+
+    async def async_recorded(self, operation, params):
+        record(self, operation)
+        return await async_call(self, operation, params)
+
+    with mock.patch.object(BaseClient, "_make_api_call", sync_recorded), \
+            mock.patch.object(AioBaseClient, "_make_api_call", async_recorded):
+        yield calls
+
+
 def items(lake) -> list[dict]:
     return lake["dynamodb"].scan(TableName=lake["table"])["Items"]
 
@@ -91,7 +129,8 @@ def alerts(lake) -> list[str]:
 
 
 def test_a_run_crawls_and_leaves_one_succeeded_audit_item(aws_lake):
-    run = audit_and_crawl_dag().test(logical_date=LOGICAL)
+    with recorded_api_calls() as calls:
+        run = audit_and_crawl_dag().test(logical_date=LOGICAL)
 
     assert run.state == "success"
     assert {ti.task_id: ti.state for ti in run.get_task_instances()} == {
@@ -109,14 +148,19 @@ def test_a_run_crawls_and_leaves_one_succeeded_audit_item(aws_lake):
     executions = aws_lake["sfn"].list_executions(stateMachineArn=aws_lake["arn"])["executions"]
     assert sorted(e["status"] for e in executions) == ["SUCCEEDED", "SUCCEEDED"]
     assert alerts(aws_lake) == []
+    # What these tasks call is exactly what the MWAA execution role grants for them.
+    assert calls == {"glue:GetCrawler", "glue:StartCrawler", "states:StartExecution", "states:DescribeExecution"}
+    assert calls <= granted_actions()
 
 
 def test_a_failed_crawl_fails_the_run_records_it_and_alerts_once(aws_lake):
     aws_lake["glue"].delete_crawler(Name=aws_lake["crawler"])
 
-    run = audit_and_crawl_dag().test(logical_date=LOGICAL)
+    with recorded_api_calls() as calls:
+        run = audit_and_crawl_dag().test(logical_date=LOGICAL)
 
     assert run.state == "failed"
+    assert "sns:Publish" in calls and calls <= granted_actions()
     states = {ti.task_id: ti.state for ti in run.get_task_instances()}
     assert states == {"audit_start": "success", "crawl_raw": "failed", "audit_end": "failed"}
     (item,) = items(aws_lake)

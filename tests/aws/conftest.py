@@ -11,7 +11,7 @@ import uuid
 import boto3
 import pytest
 
-from lakehouse import paths
+import terraform_hcl
 
 FAKE_CREDENTIALS = {
     "AWS_ACCESS_KEY_ID": "testing",
@@ -50,15 +50,6 @@ def moto_endpoint():
             os.environ[key] = value
 
 
-ASL_TEMPLATE = paths.project_root() / "terraform" / "modules" / "workflow" / "audit_state_machine.asl.json.tftpl"
-
-
-def _render_asl(table_name: str) -> str:
-    """What Terraform's templatefile() produces: the template's only variable is table_name."""
-    text = ASL_TEMPLATE.read_text()
-    assert text.count("${") == text.count("${table_name}"), "the template may only use ${table_name}"
-    return text.replace("${table_name}", table_name)
-
 
 def moto_api(endpoint: str, path: str, payload: dict) -> None:
     request = urllib.request.Request(
@@ -72,7 +63,7 @@ def moto_api(endpoint: str, path: str, payload: dict) -> None:
 
 @pytest.fixture
 def render_asl():
-    return _render_asl
+    return terraform_hcl.render_asl
 
 
 @pytest.fixture
@@ -91,6 +82,6 @@ def audit_machine(moto_endpoint) -> dict:
     )
     sfn = boto3.client("stepfunctions", endpoint_url=endpoint)
     arn = sfn.create_state_machine(
-        name=table, definition=_render_asl(table), roleArn="arn:aws:iam::123456789012:role/lakehouse-audit"
+        name=table, definition=terraform_hcl.render_asl(table), roleArn="arn:aws:iam::123456789012:role/lakehouse-audit"
     )["stateMachineArn"]
     return {"sfn": sfn, "dynamodb": dynamodb, "table": table, "arn": arn}

@@ -19,14 +19,13 @@ from lakehouse.pipelines import EVENTS
 from lakehouse.platform.aws import AwsPlatform
 
 from conftest import moto_api  # noqa: E402  (tests/aws/conftest.py)
+from terraform_hcl import policy_actions
 
 LOGICAL = datetime(2026, 2, 24, 6, tzinfo=timezone.utc)
 
 
 def granted_actions() -> set[str]:
     """Every action the orchestration module's MWAA execution role grants (terraform/)."""
-    from terraform_policy import policy_actions
-
     return set().union(*policy_actions("orchestration", "execution").values())
 
 

@@ -1,0 +1,83 @@
+data "aws_caller_identity" "current" {}
+
+module "storage" {
+  source = "./modules/storage"
+
+  kms_key_alias                      = local.names.kms_alias
+  data_lake_bucket_name              = local.names.data_lake_bucket
+  athena_results_bucket_name         = local.names.athena_results_bucket
+  mwaa_bucket_name                   = local.names.mwaa_bucket
+  access_logs_bucket_name            = local.names.access_logs_bucket
+  athena_results_expiration_days     = var.athena_results_expiration_days
+  noncurrent_version_expiration_days = var.noncurrent_version_expiration_days
+  access_logs_expiration_days        = var.access_logs_expiration_days
+}
+
+module "catalog" {
+  source = "./modules/catalog"
+
+  raw_crawler_name            = local.names.raw_crawler
+  curated_crawler_name        = local.names.curated_crawler
+  security_configuration_name = local.names.crawler_security
+  data_lake_bucket_name       = module.storage.data_lake_bucket_name
+  data_lake_bucket_arn        = module.storage.data_lake_bucket_arn
+  kms_key_arn                 = module.storage.kms_key_arn
+}
+
+module "metadata" {
+  source = "./modules/metadata"
+
+  table_name                  = local.names.pipeline_runs_table
+  kms_key_arn                 = module.storage.kms_key_arn
+  deletion_protection_enabled = var.pipeline_runs_deletion_protection
+}
+
+module "workflow" {
+  source = "./modules/workflow"
+
+  state_machine_name = local.names.audit_state_machine
+  table_name         = module.metadata.table_name
+  table_arn          = module.metadata.table_arn
+  kms_key_arn        = module.storage.kms_key_arn
+  log_retention_days = var.log_retention_days
+}
+
+module "analytics" {
+  source = "./modules/analytics"
+
+  workgroup_name                 = local.names.athena_workgroup
+  results_bucket_name            = module.storage.athena_results_bucket_name
+  kms_key_arn                    = module.storage.kms_key_arn
+  bytes_scanned_cutoff_per_query = var.athena_bytes_scanned_cutoff_per_query
+}
+
+module "orchestration" {
+  source = "./modules/orchestration"
+
+  environment_name                 = local.names.mwaa_environment
+  airflow_version                  = var.airflow_version
+  environment_class                = var.mwaa_environment_class
+  min_workers                      = var.mwaa_min_workers
+  max_workers                      = var.mwaa_max_workers
+  mwaa_bucket_arn                  = module.storage.mwaa_bucket_arn
+  plugins_s3_object_version        = var.mwaa_plugins_s3_object_version
+  requirements_s3_object_version   = var.mwaa_requirements_s3_object_version
+  startup_script_s3_object_version = var.mwaa_startup_script_s3_object_version
+  kms_key_arn                      = module.storage.kms_key_arn
+  subnet_ids                       = var.mwaa_subnet_ids
+  security_group_ids               = var.mwaa_security_group_ids
+  availability_zones               = var.mwaa_availability_zones
+  vpc_cidr                         = var.vpc_cidr
+  log_retention_days               = var.log_retention_days
+  alerts_topic_name                = local.names.alerts_topic
+  alert_email_addresses            = var.alert_email_addresses
+
+  raw_crawler_arn           = module.catalog.raw_crawler_arn
+  curated_crawler_arn       = module.catalog.curated_crawler_arn
+  audit_state_machine_arn   = module.workflow.state_machine_arn
+  audit_state_machine_name  = module.workflow.state_machine_name
+  athena_workgroup_arn      = module.analytics.workgroup_arn
+  glue_database_names       = module.catalog.database_names
+  data_lake_bucket_arn      = module.storage.data_lake_bucket_arn
+  athena_results_bucket_arn = module.storage.athena_results_bucket_arn
+}

@@ -1,0 +1,252 @@
+data "aws_caller_identity" "current" {}
+
+data "aws_partition" "current" {}
+
+data "aws_region" "current" {}
+
+locals {
+  account_id  = data.aws_caller_identity.current.account_id
+  partition   = data.aws_partition.current.partition
+  region      = data.aws_region.current.region
+  glue_prefix = "arn:${local.partition}:glue:${local.region}:${local.account_id}"
+
+  # Each crawler reads one zone of the lake and writes one database, and its role is scoped to
+  # exactly that pair.
+  crawlers = {
+    raw = {
+      name     = var.raw_crawler_name
+      zone     = "raw"
+      database = aws_glue_catalog_database.this["raw"].name
+      glue_actions = [
+        "glue:GetDatabase",
+        "glue:GetTable",
+        "glue:GetTables",
+        "glue:CreateTable",
+        "glue:UpdateTable",
+        "glue:GetPartition",
+        "glue:GetPartitions",
+        "glue:BatchGetPartition",
+        "glue:CreatePartition",
+        "glue:BatchCreatePartition",
+        "glue:UpdatePartition",
+        "glue:BatchUpdatePartition",
+      ]
+    }
+    # Update and delete behaviour are LOG for curated: the crawler may only add tables.
+    curated = {
+      name     = var.curated_crawler_name
+      zone     = "curated"
+      database = aws_glue_catalog_database.this["curated"].name
+      glue_actions = [
+        "glue:GetDatabase",
+        "glue:GetTable",
+        "glue:GetTables",
+        "glue:CreateTable",
+      ]
+    }
+  }
+}
+
+# Glue databases are per account and region, and each environment has an account of its own, so
+# the databases carry the dbt schema names as they are, as the local target's schemas do.
+resource "aws_glue_catalog_database" "this" {
+  for_each = toset(var.database_names)
+
+  name        = each.key
+  description = "The ${each.key} layer of the lakehouse (dbt schema ${each.key})."
+}
+
+# The staging models read every raw line as text and parse it themselves, so a malformed line
+# reaches quarantine instead of being dropped or mistyped by a JSON classifier. This pattern
+# matches any line and keeps it whole in one string column.
+resource "aws_glue_classifier" "raw_lines" {
+  name = "${var.raw_crawler_name}-lines"
+
+  grok_classifier {
+    classification = "json_lines"
+    grok_pattern   = "%%{GREEDYDATA:_record}"
+  }
+}
+
+# Crawlers only use the CloudWatch Logs part; Glue requires the S3 and job-bookmark parts as well,
+# and they are set to the same key so that a Glue job given this configuration encrypts alike.
+resource "aws_glue_security_configuration" "crawlers" {
+  name = var.security_configuration_name
+
+  encryption_configuration {
+    cloudwatch_encryption {
+      cloudwatch_encryption_mode = "SSE-KMS"
+      kms_key_arn                = var.kms_key_arn
+    }
+
+    job_bookmarks_encryption {
+      job_bookmarks_encryption_mode = "CSE-KMS"
+      kms_key_arn                   = var.kms_key_arn
+    }
+
+    s3_encryption {
+      s3_encryption_mode = "SSE-KMS"
+      kms_key_arn        = var.kms_key_arn
+    }
+  }
+}
+
+data "aws_iam_policy_document" "crawler_trust" {
+  for_each = local.crawlers
+
+  statement {
+    actions = ["sts:AssumeRole"]
+
+    principals {
+      type        = "Service"
+      identifiers = ["glue.amazonaws.com"]
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = [local.account_id]
+    }
+  }
+}
+
+resource "aws_iam_role" "crawler" {
+  for_each = local.crawlers
+
+  name               = "${each.value.name}-crawler"
+  description        = "Glue crawler ${each.value.name}: reads ${each.value.zone}/ and writes the ${each.value.database} database."
+  assume_role_policy = data.aws_iam_policy_document.crawler_trust[each.key].json
+}
+
+data "aws_iam_policy_document" "crawler" {
+  for_each = local.crawlers
+
+  statement {
+    sid       = "ListZone"
+    actions   = ["s3:ListBucket"]
+    resources = [var.data_lake_bucket_arn]
+
+    condition {
+      test     = "StringLike"
+      variable = "s3:prefix"
+      values   = ["${each.value.zone}/*"]
+    }
+  }
+
+  statement {
+    sid       = "ReadZone"
+    actions   = ["s3:GetObject"]
+    resources = ["${var.data_lake_bucket_arn}/${each.value.zone}/*"]
+  }
+
+  statement {
+    sid       = "DecryptLakeObjects"
+    actions   = ["kms:Decrypt"]
+    resources = [var.kms_key_arn]
+
+    condition {
+      test     = "StringEquals"
+      variable = "kms:ViaService"
+      values   = ["s3.${local.region}.amazonaws.com"]
+    }
+  }
+
+  statement {
+    sid     = "CatalogDatabase"
+    actions = each.value.glue_actions
+    resources = [
+      "${local.glue_prefix}:catalog",
+      "${local.glue_prefix}:database/${each.value.database}",
+      "${local.glue_prefix}:table/${each.value.database}/*",
+    ]
+  }
+
+  # With a security configuration, Glue writes crawler logs to
+  # /aws-glue/crawlers-role/<role>-<configuration> instead of /aws-glue/crawlers, and associates
+  # the KMS key with that group itself.
+  statement {
+    sid = "CrawlerLogs"
+    actions = [
+      "logs:CreateLogGroup",
+      "logs:CreateLogStream",
+      "logs:PutLogEvents",
+      "logs:AssociateKmsKey",
+    ]
+    resources = ["arn:${local.partition}:logs:${local.region}:${local.account_id}:log-group:/aws-glue/crawlers*"]
+  }
+}
+
+resource "aws_iam_role_policy" "crawler" {
+  for_each = local.crawlers
+
+  name   = "${each.value.name}-crawler"
+  role   = aws_iam_role.crawler[each.key].id
+  policy = data.aws_iam_policy_document.crawler[each.key].json
+}
+
+resource "aws_glue_crawler" "raw" {
+  name                   = var.raw_crawler_name
+  description            = "Catalogs raw/events/ and raw/users/ as one table each, one text column per line, partitioned by dt."
+  role                   = aws_iam_role.crawler["raw"].arn
+  database_name          = local.crawlers.raw.database
+  classifiers            = [aws_glue_classifier.raw_lines.name]
+  security_configuration = aws_glue_security_configuration.crawlers.name
+
+  s3_target {
+    path = "s3://${var.data_lake_bucket_name}/raw/events/"
+  }
+
+  s3_target {
+    path = "s3://${var.data_lake_bucket_name}/raw/users/"
+  }
+
+  # The crawler keeps the raw tables and their dt= partitions up to date; a file that disappears
+  # is only logged, because the raw zone is append-only and a missing file is for a person to
+  # look at.
+  schema_change_policy {
+    update_behavior = "UPDATE_IN_DATABASE"
+    delete_behavior = "LOG"
+  }
+
+  # CRAWL_NEW_FOLDERS_ONLY would need update_behavior LOG; recrawling everything keeps the
+  # table definitions in line with what landed.
+  recrawl_policy {
+    recrawl_behavior = "CRAWL_EVERYTHING"
+  }
+
+  # Level 1 is the bucket, so level 3 is raw/<table>/: events and users each stay one table
+  # however their dt= partitions differ, and every partition takes the table's schema.
+  configuration = jsonencode({
+    Version = 1
+    Grouping = {
+      TableLevelConfiguration = 3
+    }
+    CrawlerOutput = {
+      Partitions = {
+        AddOrUpdateBehavior = "InheritFromTable"
+      }
+    }
+  })
+
+  depends_on = [aws_iam_role_policy.crawler]
+}
+
+resource "aws_glue_crawler" "curated" {
+  name                   = var.curated_crawler_name
+  description            = "Registers Iceberg tables created under curated/ outside dbt; dbt-athena owns the tables it creates."
+  role                   = aws_iam_role.crawler["curated"].arn
+  database_name          = local.crawlers.curated.database
+  security_configuration = aws_glue_security_configuration.crawlers.name
+
+  iceberg_target {
+    paths                   = ["s3://${var.data_lake_bucket_name}/curated/"]
+    maximum_traversal_depth = var.iceberg_maximum_traversal_depth
+  }
+
+  schema_change_policy {
+    update_behavior = "LOG"
+    delete_behavior = "LOG"
+  }
+
+  depends_on = [aws_iam_role_policy.crawler]
+}

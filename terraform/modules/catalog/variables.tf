@@ -1,0 +1,51 @@
+variable "database_names" {
+  description = "Glue databases, one per layer. They carry the dbt project's schema names unprefixed because Glue databases are per account and each environment has an account of its own."
+  type        = list(string)
+  default     = ["raw", "staging", "curated", "quarantine", "observability"]
+
+  validation {
+    condition     = contains(var.database_names, "raw") && contains(var.database_names, "curated")
+    error_message = "database_names must include raw and curated: the crawlers write into them."
+  }
+}
+
+variable "raw_crawler_name" {
+  description = "Name of the crawler that catalogs the raw zone (raw/events/ and raw/users/)."
+  type        = string
+}
+
+variable "curated_crawler_name" {
+  description = "Name of the crawler that registers Iceberg tables under curated/."
+  type        = string
+}
+
+variable "security_configuration_name" {
+  description = "Name of the Glue security configuration that encrypts the crawlers' logs."
+  type        = string
+}
+
+variable "data_lake_bucket_name" {
+  description = "Name of the data lake bucket the crawlers read."
+  type        = string
+}
+
+variable "data_lake_bucket_arn" {
+  description = "ARN of the data lake bucket the crawlers read."
+  type        = string
+}
+
+variable "kms_key_arn" {
+  description = "ARN of the KMS key that encrypts the lake objects and the crawler logs."
+  type        = string
+}
+
+variable "iceberg_maximum_traversal_depth" {
+  description = "How many directory levels below curated/ the curated crawler searches for Iceberg metadata folders."
+  type        = number
+  default     = 5
+
+  validation {
+    condition     = var.iceberg_maximum_traversal_depth >= 1 && var.iceberg_maximum_traversal_depth <= 20
+    error_message = "iceberg_maximum_traversal_depth must be between 1 and 20."
+  }
+}

@@ -1,0 +1,231 @@
+locals {
+  glue_prefix = "arn:${local.partition}:glue:${local.region}:${local.account_id}"
+  logs_prefix = "arn:${local.partition}:logs:${local.region}:${local.account_id}"
+}
+
+data "aws_iam_policy_document" "execution_trust" {
+  statement {
+    actions = ["sts:AssumeRole"]
+
+    principals {
+      type        = "Service"
+      identifiers = ["airflow.amazonaws.com", "airflow-env.amazonaws.com"]
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = [local.account_id]
+    }
+  }
+}
+
+resource "aws_iam_role" "execution" {
+  name               = "${var.environment_name}-mwaa-execution"
+  description        = "MWAA ${var.environment_name}: what the environment itself needs plus exactly the AWS calls the lakehouse DAGs make."
+  assume_role_policy = data.aws_iam_policy_document.execution_trust.json
+}
+
+# Each statement is one concern; actions are literal lists so that tests can read them.
+data "aws_iam_policy_document" "execution" {
+  statement {
+    sid       = "AirflowMetrics"
+    actions   = ["airflow:PublishMetrics"]
+    resources = [local.environment_arn]
+  }
+
+  statement {
+    sid       = "MwaaBucketRead"
+    actions   = ["s3:GetObject*", "s3:GetBucket*", "s3:List*"]
+    resources = [var.mwaa_bucket_arn, "${var.mwaa_bucket_arn}/*"]
+  }
+
+  # MWAA checks at start-up that the account blocks public access to S3; the call has no
+  # resource to scope it to.
+  statement {
+    sid       = "MwaaAccountPublicAccessBlock"
+    actions   = ["s3:GetAccountPublicAccessBlock"]
+    resources = ["*"]
+  }
+
+  statement {
+    sid = "AirflowLogs"
+    actions = [
+      "logs:CreateLogStream",
+      "logs:CreateLogGroup",
+      "logs:PutLogEvents",
+      "logs:GetLogEvents",
+      "logs:GetLogRecord",
+      "logs:GetLogGroupFields",
+      "logs:GetQueryResults",
+    ]
+    resources = ["${local.logs_prefix}:log-group:airflow-${var.environment_name}-*"]
+  }
+
+  # DescribeLogGroups lists groups account-wide and cannot be scoped to a group.
+  statement {
+    sid       = "AirflowLogGroups"
+    actions   = ["logs:DescribeLogGroups"]
+    resources = ["*"]
+  }
+
+  # PutMetricData has no resource type; the namespace condition keeps the role to MWAA's own.
+  statement {
+    sid       = "AirflowMetricData"
+    actions   = ["cloudwatch:PutMetricData"]
+    resources = ["*"]
+
+    condition {
+      test     = "StringEquals"
+      variable = "cloudwatch:namespace"
+      values   = ["AmazonMWAA"]
+    }
+  }
+
+  # The Celery queue belongs to an account MWAA owns, not to ours, so its account id is unknown
+  # here; the airflow-celery- name prefix and the region scope it instead.
+  statement {
+    sid = "CeleryQueue"
+    actions = [
+      "sqs:ChangeMessageVisibility",
+      "sqs:DeleteMessage",
+      "sqs:GetQueueAttributes",
+      "sqs:GetQueueUrl",
+      "sqs:ReceiveMessage",
+      "sqs:SendMessage",
+    ]
+    resources = ["arn:${local.partition}:sqs:${local.region}:*:airflow-celery-*"]
+  }
+
+  statement {
+    sid       = "KmsForMwaa"
+    actions   = ["kms:Decrypt", "kms:DescribeKey", "kms:GenerateDataKey*", "kms:Encrypt"]
+    resources = [var.kms_key_arn]
+
+    condition {
+      test     = "StringLike"
+      variable = "kms:ViaService"
+      values = [
+        "sqs.${local.region}.amazonaws.com",
+        "s3.${local.region}.amazonaws.com",
+      ]
+    }
+  }
+
+  statement {
+    sid       = "GlueCrawlers"
+    actions   = ["glue:StartCrawler", "glue:GetCrawler", "glue:GetCrawlerMetrics"]
+    resources = [var.raw_crawler_arn, var.curated_crawler_arn]
+  }
+
+  statement {
+    sid       = "AuditStateMachine"
+    actions   = ["states:StartExecution"]
+    resources = [var.audit_state_machine_arn]
+  }
+
+  statement {
+    sid       = "AuditStateMachineExecutions"
+    actions   = ["states:DescribeExecution"]
+    resources = ["arn:${local.partition}:states:${local.region}:${local.account_id}:execution:${var.audit_state_machine_name}:*"]
+  }
+
+  statement {
+    sid       = "FailureAlerts"
+    actions   = ["sns:Publish"]
+    resources = [aws_sns_topic.alerts.arn]
+  }
+
+  # dbt-athena and the Iceberg maintenance AthenaOperator.
+  statement {
+    sid = "AthenaQueries"
+    actions = [
+      "athena:StartQueryExecution",
+      "athena:GetQueryExecution",
+      "athena:GetQueryResults",
+      "athena:StopQueryExecution",
+      "athena:GetWorkGroup",
+    ]
+    resources = [var.athena_workgroup_arn]
+  }
+
+  statement {
+    sid       = "AthenaDataCatalog"
+    actions   = ["athena:GetDataCatalog"]
+    resources = ["arn:${local.partition}:athena:${local.region}:${local.account_id}:datacatalog/AwsDataCatalog"]
+  }
+
+  # Athena runs DDL against the Glue catalog with the caller's credentials: dbt creates and
+  # replaces tables in the layer databases and drops its temporary tables and old versions.
+  statement {
+    sid = "GlueCatalogForDbt"
+    actions = [
+      "glue:GetDatabase",
+      "glue:GetDatabases",
+      "glue:CreateDatabase",
+      "glue:GetTable",
+      "glue:GetTables",
+      "glue:CreateTable",
+      "glue:UpdateTable",
+      "glue:DeleteTable",
+      "glue:BatchDeleteTable",
+      "glue:GetPartition",
+      "glue:GetPartitions",
+      "glue:BatchCreatePartition",
+      "glue:BatchDeletePartition",
+      "glue:GetTableVersions",
+      "glue:DeleteTableVersion",
+      "glue:BatchDeleteTableVersion",
+    ]
+    resources = concat(
+      ["${local.glue_prefix}:catalog"],
+      [for database in var.glue_database_names : "${local.glue_prefix}:database/${database}"],
+      [for database in var.glue_database_names : "${local.glue_prefix}:table/${database}/*"],
+    )
+  }
+
+  # The raw zone is written by whatever lands the data, never by the pipeline: read-only here.
+  statement {
+    sid       = "LakeDataRawRead"
+    actions   = ["s3:GetObject"]
+    resources = ["${var.data_lake_bucket_arn}/raw/*"]
+  }
+
+  statement {
+    sid     = "LakeData"
+    actions = ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"]
+    resources = [
+      "${var.data_lake_bucket_arn}/cleaned/*",
+      "${var.data_lake_bucket_arn}/curated/*",
+      "${var.athena_results_bucket_arn}/*",
+    ]
+  }
+
+  statement {
+    sid       = "LakeDataBuckets"
+    actions   = ["s3:ListBucket", "s3:GetBucketLocation"]
+    resources = [var.data_lake_bucket_arn, var.athena_results_bucket_arn]
+  }
+
+  # Lake objects and query results are SSE-KMS (through S3), the alerts topic is encrypted (SNS).
+  statement {
+    sid       = "KmsForData"
+    actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
+    resources = [var.kms_key_arn]
+
+    condition {
+      test     = "StringLike"
+      variable = "kms:ViaService"
+      values = [
+        "s3.${local.region}.amazonaws.com",
+        "sns.${local.region}.amazonaws.com",
+      ]
+    }
+  }
+}
+
+resource "aws_iam_role_policy" "execution" {
+  name   = "${var.environment_name}-mwaa-execution"
+  role   = aws_iam_role.execution.id
+  policy = data.aws_iam_policy_document.execution.json
+}

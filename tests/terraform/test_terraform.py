@@ -1,0 +1,384 @@
+"""The Terraform under terraform/, checked without a terraform binary: python-hcl2 parses every file,
+checkov scans the tree, and the names and permissions are compared with what the project uses
+(the audit state machine's ASL, lakehouse.config.AwsSettings, the dbt project's schemas)."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+from dataclasses import fields
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from lakehouse import paths
+from lakehouse.config import AwsSettings
+from terraform_hcl import (
+    ASL_TEMPLATE,
+    MODULES,
+    TERRAFORM,
+    declared_locals,
+    module_text,
+    named_blocks,
+    parse,
+    policy_actions,
+    render_asl,
+    typed_blocks,
+)
+
+ROOT = paths.project_root()
+MODULE_NAMES = ("storage", "catalog", "metadata", "workflow", "orchestration", "analytics")
+SANDBOX_TFVARS = TERRAFORM / "environments" / "sandbox" / "terraform.tfvars"
+DBT = ROOT / "include" / "dbt"
+
+TF_FILES = sorted(TERRAFORM.rglob("*.tf"))
+TFVARS_FILES = sorted(TERRAFORM.rglob("*.tfvars"))
+MODULE_DIRS = [TERRAFORM] + [MODULES / name for name in MODULE_NAMES]
+
+
+def _rel(path: Path) -> str:
+    return str(path.relative_to(ROOT))
+
+
+# ---- 1. structure ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("path", TF_FILES + TFVARS_FILES, ids=_rel)
+def test_every_file_parses(path):
+    assert isinstance(parse(path), dict)
+
+
+def test_root_and_module_layout():
+    for name in ("versions.tf", "backend.tf", "providers.tf", "locals.tf", "main.tf", "variables.tf", "outputs.tf"):
+        assert (TERRAFORM / name).is_file(), f"terraform/{name} is missing"
+    assert sorted(p.name for p in MODULES.iterdir() if p.is_dir()) == sorted(MODULE_NAMES)
+    for module in MODULE_NAMES:
+        for name in ("main.tf", "variables.tf", "outputs.tf"):
+            assert (MODULES / module / name).is_file(), f"modules/{module}/{name} is missing"
+    calls = named_blocks(TERRAFORM, "module")
+    assert {name: call["source"] for name, call in calls.items()} == {
+        name: f"./modules/{name}" for name in MODULE_NAMES
+    }
+
+
+def test_versions_and_backend():
+    terraform = parse(TERRAFORM / "versions.tf")["terraform"][0]
+    assert terraform["required_version"] == ">= 1.6"
+    aws = terraform["required_providers"][0]["aws"]
+    assert (aws["source"], aws["version"]) == ("hashicorp/aws", "~> 6.0")
+    backend = parse(TERRAFORM / "backend.tf")["terraform"][0]["backend"]
+    assert backend == [{"s3": {}}], "the S3 backend is configured at init time (-backend-config), not in the file"
+
+
+@pytest.mark.parametrize("directory", MODULE_DIRS, ids=_rel)
+def test_every_variable_has_description_and_type(directory):
+    variables = named_blocks(directory, "variable")
+    assert variables
+    incomplete = sorted(name for name, body in variables.items() if not body.get("description") or "type" not in body)
+    assert not incomplete, f"variables without description or type in {_rel(directory)}: {incomplete}"
+
+
+@pytest.mark.parametrize("directory", MODULE_DIRS, ids=_rel)
+def test_every_output_has_description(directory):
+    outputs = named_blocks(directory, "output")
+    assert outputs
+    undescribed = sorted(name for name, body in outputs.items() if not body.get("description"))
+    assert not undescribed, f"outputs without description in {_rel(directory)}: {undescribed}"
+
+
+@pytest.mark.parametrize("directory", MODULE_DIRS, ids=_rel)
+def test_references_resolve_and_every_variable_is_used(directory):
+    """What `terraform validate` would catch first: var.X and local.X that are not declared, and
+    variables nothing reads."""
+    text = module_text(directory)
+    variables = set(named_blocks(directory, "variable"))
+    used_variables = set(re.findall(r"\bvar\.([A-Za-z_][\w-]*)", text))
+    assert used_variables <= variables, f"undeclared variables: {sorted(used_variables - variables)}"
+    assert variables <= used_variables, f"variables nothing reads: {sorted(variables - used_variables)}"
+    used_locals = set(re.findall(r"\blocal\.([A-Za-z_][\w-]*)", text))
+    assert used_locals <= declared_locals(directory), f"undeclared locals: {sorted(used_locals - declared_locals(directory))}"
+
+
+def test_module_calls_match_module_interfaces():
+    meta = {"source", "version", "providers", "depends_on", "count", "for_each"}
+    root_text = module_text(TERRAFORM)
+    for name, call in named_blocks(TERRAFORM, "module").items():
+        variables = named_blocks(MODULES / name, "variable")
+        passed = set(call) - meta
+        assert passed <= set(variables), f"module.{name} is passed undeclared inputs {sorted(passed - set(variables))}"
+        required = {var for var, body in variables.items() if "default" not in body}
+        assert required <= passed, f"module.{name} is missing required inputs {sorted(required - passed)}"
+        outputs = set(named_blocks(MODULES / name, "output"))
+        read = set(re.findall(rf"\bmodule\.{name}\.([A-Za-z_][\w-]*)", root_text))
+        assert read <= outputs, f"module.{name} has no outputs {sorted(read - outputs)}"
+
+
+# ---- 2. checkov --------------------------------------------------------------------------------
+
+
+def checkov_executable() -> Path:
+    configured = os.environ.get("LAKEHOUSE_CHECKOV")
+    candidate = Path(configured) if configured else ROOT / ".venv-checkov" / "bin" / "checkov"
+    if not (candidate.is_file() and os.access(candidate, os.X_OK)):
+        pytest.fail(
+            f"checkov not found at {candidate}: run `make install` (it creates .venv-checkov), "
+            "or point LAKEHOUSE_CHECKOV at a checkov executable",
+            pytrace=False,
+        )
+    return candidate
+
+
+def test_checkov_reports_no_failed_check():
+    completed = subprocess.run(
+        [
+            str(checkov_executable()),
+            "-d", str(TERRAFORM),
+            "--framework", "terraform",
+            "--quiet", "--compact",
+            "--download-external-modules", "false",
+            # Offline: no request for Prisma Cloud's guideline links.
+            "--skip-download",
+            "-o", "json",
+        ],
+        capture_output=True, text=True, timeout=900, cwd=ROOT,
+        # checkov lives in a venv of its own with its own (older) hcl2; a PYTHONPATH meant for
+        # this interpreter would put ours in front of it.
+        env={name: value for name, value in os.environ.items() if name not in ("PYTHONPATH", "PYTHONHOME")},
+    )
+    try:
+        report = json.loads(completed.stdout)
+    except json.JSONDecodeError:
+        pytest.fail(f"checkov did not print a JSON report (exit {completed.returncode}):\n{completed.stderr[-4000:]}")
+    reports = report if isinstance(report, list) else [report]
+    assert [r["check_type"] for r in reports] == ["terraform"]
+    summary = reports[0]["summary"]
+    assert summary["parsing_errors"] == 0
+    assert summary["resource_count"] > 0 and summary["passed"] > 0, "checkov scanned nothing"
+    failed = reports[0]["results"].get("failed_checks", [])
+    listing = "\n".join(f"{c['check_id']} {c['file_path']} {c['resource']}: {c['check_name']}" for c in failed)
+    assert summary["failed"] == 0 and not failed, f"checkov failed checks:\n{listing}"
+    assert completed.returncode == 0, completed.stderr[-4000:]
+
+
+def test_every_checkov_skip_gives_a_reason():
+    skips = [
+        (path, number, line)
+        for path in TF_FILES
+        for number, line in enumerate(path.read_text().splitlines(), 1)
+        if "checkov:skip=" in line
+    ]
+    assert skips
+    for path, number, line in skips:
+        match = re.search(r"checkov:skip=(CKV2?_AWS_\d+):(.*)$", line)
+        assert match and match.group(2).strip(), f"{_rel(path)}:{number}: a skip needs a check id and a reason: {line.strip()}"
+
+
+# ---- 3. no account ids, no literal ARNs --------------------------------------------------------
+
+
+# A number assigned on its own (a byte limit, say) is not an account id: account ids are strings,
+# since they may start with 0.
+_NUMBER_ASSIGNMENT = re.compile(r"^\s*[\w-]+\s*=\s*\d+\s*(#.*)?$")
+
+
+@pytest.mark.parametrize("path", TF_FILES + TFVARS_FILES, ids=_rel)
+def test_no_account_id_or_literal_arn(path):
+    text = path.read_text()
+    for number, line in enumerate(text.splitlines(), 1):
+        if re.search(r"(?<!\d)\d{12}(?!\d)", line) and not _NUMBER_ASSIGNMENT.match(line):
+            pytest.fail(f"{_rel(path)}:{number} contains a 12-digit number (an account id?): {line.strip()}")
+    assert "arn:aws" not in text, f"{_rel(path)} spells out an ARN; build it from data.aws_partition and friends"
+
+
+# ---- 4. the audit state machine ---------------------------------------------------------------
+
+_INTEGRATION = re.compile(r"^arn:aws:states:::(?P<service>[a-z0-9-]+):(?P<api>[A-Za-z]+)(?:\.[A-Za-z]+(?::\d+)?)?$")
+
+
+def task_resources(states: dict[str, Any]) -> list[str]:
+    found = []
+    for state in states.values():
+        if state["Type"] == "Task":
+            found.append(state["Resource"])
+        for branch in state.get("Branches", []):
+            found += task_resources(branch["States"])
+        for key in ("Iterator", "ItemProcessor"):
+            if key in state:
+                found += task_resources(state[key]["States"])
+    return found
+
+
+def iam_action(resource: str) -> str:
+    """arn:aws:states:::dynamodb:putItem -> dynamodb:PutItem."""
+    match = _INTEGRATION.match(resource)
+    assert match, f"not an optimised service integration: {resource}"
+    api = match.group("api")
+    return f"{match.group('service')}:{api[0].upper()}{api[1:]}"
+
+
+def workflow_statements() -> list[dict[str, Any]]:
+    documents = typed_blocks(MODULES / "workflow", "data", "aws_iam_policy_document")
+    return [statement for document in documents.values() for statement in document.get("statement", [])]
+
+
+def test_asl_template_renders_to_json_with_dynamodb_tasks_only():
+    rendered = render_asl("lakehouse-test-pipeline-runs")
+    assert "${" not in rendered, "the template may only use ${table_name}"
+    definition = json.loads(rendered)
+    resources = task_resources(definition["States"])
+    assert resources
+    assert {iam_action(resource).split(":")[0] for resource in resources} == {"dynamodb"}
+    table_names = {state["Parameters"]["TableName"] for state in definition["States"].values() if state["Type"] == "Task"}
+    assert table_names == {"lakehouse-test-pipeline-runs"}
+
+
+def test_state_machine_role_grants_exactly_the_asl_dynamodb_actions_on_one_table():
+    asl_actions = {iam_action(r) for r in task_resources(json.loads(render_asl("t"))["States"])}
+    dynamodb = [s for s in workflow_statements() if any(a.startswith("dynamodb:") for a in s["actions"])]
+    granted = {action for statement in dynamodb for action in statement["actions"]}
+    assert granted == asl_actions
+    assert all(statement["resources"] == ["${var.table_arn}"] for statement in dynamodb)
+    assert all(statement.get("effect", "Allow") == "Allow" for statement in dynamodb)
+
+
+def test_state_machine_renders_the_shared_template():
+    machine = typed_blocks(MODULES / "workflow", "resource", "aws_sfn_state_machine")["audit"]
+    assert machine["type"] == "STANDARD"
+    assert "templatefile(" in machine["definition"] and ASL_TEMPLATE.name in machine["definition"]
+    assert machine["tracing_configuration"][0]["enabled"] is True
+    assert machine["logging_configuration"][0]["include_execution_data"] is True
+
+
+# ---- 5. names the project reads ----------------------------------------------------------------
+
+
+def test_root_outputs_cover_aws_settings_and_the_deploy_step():
+    outputs = set(named_blocks(TERRAFORM, "output"))
+    settings = {field.name for field in fields(AwsSettings)}
+    assert settings <= outputs, f"AwsSettings fields without a Terraform output: {sorted(settings - outputs)}"
+    deploy = {
+        "curated_crawler_name", "alerts_topic_arn", "data_lake_bucket", "raw_uri", "cleaned_uri",
+        "athena_results_bucket", "mwaa_bucket", "mwaa_environment_name", "mwaa_webserver_url",
+        "mwaa_execution_role_arn", "pipeline_runs_table", "kms_key_arn",
+    }
+    assert deploy <= outputs, f"missing outputs: {sorted(deploy - outputs)}"
+
+
+def _raw_sources() -> dict[str, Any]:
+    sources = yaml.safe_load((DBT / "models" / "staging" / "_raw__sources.yml").read_text())["sources"]
+    (raw,) = [source for source in sources if source["name"] == "raw"]
+    return raw
+
+
+def _plus_schemas(node: Any) -> set[str]:
+    if not isinstance(node, dict):
+        return set()
+    found = {node["+schema"]} if "+schema" in node else set()
+    for value in node.values():
+        found |= _plus_schemas(value)
+    return found
+
+
+def dbt_layer_schemas() -> set[str]:
+    raw = _raw_sources()
+    project = yaml.safe_load((DBT / "dbt_project.yml").read_text())
+    history = (DBT / "macros" / "test_results_history.sql").read_text()
+    history_schemas = set(re.findall(r"schema\s*=\s*'(\w+)'", history))
+    assert history_schemas, "test_results_history.sql no longer names its schema"
+    return {raw.get("schema", raw["name"])} | _plus_schemas(project["models"]) | history_schemas
+
+
+def test_glue_databases_are_the_dbt_layer_schemas():
+    default = named_blocks(MODULES / "catalog", "variable")["database_names"]["default"]
+    assert len(default) == len(set(default))
+    assert set(default) == dbt_layer_schemas()
+
+
+def test_raw_crawler_targets_are_the_dbt_raw_sources():
+    crawler = typed_blocks(MODULES / "catalog", "resource", "aws_glue_crawler")["raw"]
+    prefixes = set()
+    for target in crawler["s3_target"]:
+        match = re.fullmatch(r"s3://\$\{var\.data_lake_bucket_name\}/raw/([\w-]+)/", target["path"])
+        assert match, f"raw crawler target outside raw/<table>/: {target['path']}"
+        prefixes.add(match.group(1))
+    assert prefixes == {table["name"] for table in _raw_sources()["tables"]}
+    assert crawler["schema_change_policy"] == [{"update_behavior": "UPDATE_IN_DATABASE", "delete_behavior": "LOG"}]
+    assert crawler["recrawl_policy"] == [{"recrawl_behavior": "CRAWL_EVERYTHING"}]
+
+
+def test_raw_classifier_keeps_each_line_in_the_column_dbt_reads():
+    classifier = typed_blocks(MODULES / "catalog", "resource", "aws_glue_classifier")["raw_lines"]
+    # %% is Terraform's escape for a literal %{ in a string.
+    pattern = classifier["grok_classifier"][0]["grok_pattern"].replace("%%{", "%{")
+    match = re.fullmatch(r"%\{GREEDYDATA:(\w+)\}", pattern)
+    assert match, f"the grok pattern must capture the whole line into one column: {pattern}"
+    macro = (DBT / "macros" / "raw_json_lines.sql").read_text()
+    assert re.findall(r"(\w+) as raw_record", macro) == [match.group(1)]
+
+
+# ---- 6. the sandbox environment ----------------------------------------------------------------
+
+
+def test_sandbox_tfvars_sets_declared_variables_and_every_required_one():
+    values = parse(SANDBOX_TFVARS)
+    variables = named_blocks(TERRAFORM, "variable")
+    assert set(values) <= set(variables), f"undeclared: {sorted(set(values) - set(variables))}"
+    required = {name for name, body in variables.items() if "default" not in body}
+    assert required <= set(values), f"not set for the sandbox: {sorted(required - set(values))}"
+    assert (values["project"], values["environment"]) == ("lakehouse", "sandbox")
+
+
+# ---- 7. the MWAA execution role ----------------------------------------------------------------
+
+_ALLOWED_WILDCARDS = {
+    ("MwaaBucketRead", "s3:GetObject*"),
+    ("MwaaBucketRead", "s3:GetBucket*"),
+    ("MwaaBucketRead", "s3:List*"),
+    ("KmsForMwaa", "kms:GenerateDataKey*"),
+}
+
+
+def execution_statements() -> list[dict[str, Any]]:
+    return typed_blocks(MODULES / "orchestration", "data", "aws_iam_policy_document")["execution"]["statement"]
+
+
+def execution_policy_actions() -> dict[str, set[str]]:
+    return policy_actions("orchestration", "execution")
+
+
+def test_execution_policy_has_no_wildcard_grants():
+    policy = execution_policy_actions()
+    wildcards = {(sid, action) for sid, actions in policy.items() for action in actions if "*" in action}
+    assert wildcards <= _ALLOWED_WILDCARDS, f"wildcard actions: {sorted(wildcards - _ALLOWED_WILDCARDS)}"
+    for actions in policy.values():
+        assert not {action for action in actions if action == "*" or action.endswith(":*")}
+
+
+def test_execution_policy_covers_each_concern_and_nothing_else():
+    policy = execution_policy_actions()
+    concerns = {
+        "AirflowMetrics", "MwaaBucketRead", "AirflowLogs", "CeleryQueue", "KmsForMwaa", "GlueCrawlers",
+        "AuditStateMachine", "FailureAlerts", "AthenaQueries", "GlueCatalogForDbt", "LakeData", "KmsForData",
+    }
+    assert concerns <= set(policy)
+    services = {action.split(":")[0] for actions in policy.values() for action in actions}
+    assert services == {"airflow", "s3", "logs", "cloudwatch", "sqs", "kms", "glue", "states", "sns", "athena"}
+    # The audit item reaches DynamoDB only through the state machine.
+    assert "dynamodb" not in services
+    assert policy["AuditStateMachine"] == {"states:StartExecution"}
+    assert policy["GlueCrawlers"] == {"glue:StartCrawler", "glue:GetCrawler", "glue:GetCrawlerMetrics"}
+    assert all(statement.get("effect", "Allow") == "Allow" for statement in execution_statements())
+
+
+def test_execution_policy_never_writes_the_raw_zone():
+    writes = {"s3:PutObject", "s3:DeleteObject"}
+    for statement in execution_statements():
+        if writes & set(statement["actions"]):
+            assert not [r for r in statement["resources"] if "/raw/" in r], statement["sid"]
+    raw_readers = [s for s in execution_statements() if any(r.endswith("/raw/*") for r in s["resources"])]
+    assert [set(s["actions"]) for s in raw_readers] == [{"s3:GetObject"}]

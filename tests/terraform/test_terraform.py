@@ -382,3 +382,65 @@ def test_execution_policy_never_writes_the_raw_zone():
             assert not [r for r in statement["resources"] if "/raw/" in r], statement["sid"]
     raw_readers = [s for s in execution_statements() if any(r.endswith("/raw/*") for r in s["resources"])]
     assert [set(s["actions"]) for s in raw_readers] == [{"s3:GetObject"}]
+
+
+# ---- 8. what the issue asks of each module ------------------------------------------------------
+
+
+def test_buckets_are_encrypted_versioned_private_tls_only_and_expire_what_they_should():
+    storage = MODULES / "storage"
+    buckets = typed_blocks(storage, "resource", "aws_s3_bucket")
+    assert {"this", "access_logs"} <= set(buckets)
+    encryption = typed_blocks(storage, "resource", "aws_s3_bucket_server_side_encryption_configuration")
+    versioning = typed_blocks(storage, "resource", "aws_s3_bucket_versioning")
+    public = typed_blocks(storage, "resource", "aws_s3_bucket_public_access_block")
+    policies = typed_blocks(storage, "data", "aws_iam_policy_document")
+    for name in buckets:
+        rule = encryption[name]["rule"][0]["apply_server_side_encryption_by_default"][0]
+        assert rule["sse_algorithm"] in ("aws:kms", "AES256")
+        assert versioning[name]["versioning_configuration"][0]["status"] == "Enabled"
+        assert all(public[name][flag] is True for flag in
+                   ("block_public_acls", "block_public_policy", "ignore_public_acls", "restrict_public_buckets"))
+        (deny_plain_http,) = [s for s in policies["bucket" if name == "this" else name]["statement"]
+                              if s.get("effect") == "Deny"]
+        assert deny_plain_http["condition"][0]["variable"] == "aws:SecureTransport"
+        assert deny_plain_http["condition"][0]["values"] == ["false"]
+    assert encryption["this"]["rule"][0]["apply_server_side_encryption_by_default"][0]["sse_algorithm"] == "aws:kms"
+    lifecycle = typed_blocks(storage, "resource", "aws_s3_bucket_lifecycle_configuration")["this"]
+    assert "noncurrent_version_expiration" in lifecycle["rule"][0]
+    expiring = lifecycle["dynamic"][0]["rule"]
+    assert "athena_results" in expiring["for_each"] and "expiration" in expiring["content"][0]
+
+
+def test_pipeline_runs_table_fits_the_audit_item():
+    table = typed_blocks(MODULES / "metadata", "resource", "aws_dynamodb_table")["pipeline_runs"]
+    assert (table["hash_key"], table["range_key"]) == ("pipeline", "run_id")
+    (status_index,) = table["global_secondary_index"]
+    assert status_index["hash_key"] == "status"
+    assert table["point_in_time_recovery"][0]["enabled"] is True
+    assert table["server_side_encryption"][0]["enabled"] is True
+
+
+def test_athena_workgroup_enforces_encrypted_results_a_scan_cutoff_and_metrics():
+    (configuration,) = typed_blocks(MODULES / "analytics", "resource", "aws_athena_workgroup")["this"]["configuration"]
+    assert configuration["enforce_workgroup_configuration"] is True
+    assert configuration["publish_cloudwatch_metrics_enabled"] is True
+    assert configuration["bytes_scanned_cutoff_per_query"] == "${var.bytes_scanned_cutoff_per_query}"
+    encryption = configuration["result_configuration"][0]["encryption_configuration"][0]
+    assert encryption["encryption_option"] == "SSE_KMS"
+
+
+def test_mwaa_runs_airflow_3_privately_and_logs_everything_to_cloudwatch():
+    environment = typed_blocks(MODULES / "orchestration", "resource", "aws_mwaa_environment")["this"]
+    assert environment["webserver_access_mode"] == "PRIVATE_ONLY"
+    version = named_blocks(MODULES / "orchestration", "variable")["airflow_version"]["default"]
+    assert version.split(".")[0] == "3"
+    (logging,) = environment["logging_configuration"]
+    assert set(logging) == {"dag_processing_logs", "scheduler_logs", "task_logs", "webserver_logs", "worker_logs"}
+    assert all(logs[0]["enabled"] is True for logs in logging.values())
+
+
+def test_crawlers_have_schema_change_policies():
+    crawlers = typed_blocks(MODULES / "catalog", "resource", "aws_glue_crawler")
+    assert crawlers["raw"]["schema_change_policy"][0] == {"update_behavior": "UPDATE_IN_DATABASE", "delete_behavior": "LOG"}
+    assert crawlers["curated"]["schema_change_policy"][0] == {"update_behavior": "LOG", "delete_behavior": "LOG"}

@@ -45,7 +45,7 @@ def test_stale_manifest_is_detected(tmp_path, monkeypatch):
     """The freshness check must fail when a model changes and the manifest does not."""
     project = tmp_path / "dbt"
     shutil.copytree(get_settings().dbt_project_dir, project, ignore=shutil.ignore_patterns("target", "logs"))
-    model = project / "models" / "marts" / "dim_users.sql"
+    model = project / "models" / "marts" / "events" / "dim_users.sql"
     model.write_text(model.read_text().replace("created_date,", "created_date, 1 as extra_column,"))
     monkeypatch.setenv("LAKEHOUSE_DBT_PROJECT_DIR", str(project))
     assert manifest.stale_nodes(get_settings()) == ["model.lakehouse.dim_users"]
@@ -104,7 +104,7 @@ def test_rows_outside_the_interval_are_refused(lake_env, tmp_path, monkeypatch):
     """An interval model must not commit rows that a rerun of its interval could not replace."""
     project = tmp_path / "dbt"
     shutil.copytree(lake_env.dbt_project_dir, project, ignore=shutil.ignore_patterns("target", "logs"))
-    (project / "models" / "marts" / "out_of_interval.sql").write_text(
+    (project / "models" / "marts" / "events" / "out_of_interval.sql").write_text(
         "{{ config(interval_column='event_date') }}\n"
         "select 'x' as id, cast('2026-02-23' as date) as event_date\n"
         "union all select 'y', cast('2026-02-25' as date)\n"

@@ -25,7 +25,7 @@ DAY = date(2026, 4, 1)
 def test_failing_model_fails_the_run_and_the_audit_record(airflow_db, tmp_path, monkeypatch, caplog):
     project = tmp_path / "dbt"
     shutil.copytree(get_settings().dbt_project_dir, project, ignore=shutil.ignore_patterns("target", "logs"))
-    model = project / "models" / "marts" / "fct_events.sql"
+    model = project / "models" / "marts" / "events" / "fct_events.sql"
     model.write_text(model.read_text().replace("select * from enriched", "select *, no_such_column from enriched"))
     monkeypatch.setenv("LAKEHOUSE_DBT_PROJECT_DIR", str(project))
     monkeypatch.setenv("LAKEHOUSE_HOME", str(tmp_path / "lake"))

@@ -76,7 +76,10 @@ def end_item(
     models: dict[str, dict[str, int]],
     quarantine_reasons: dict[str, dict[str, int]],
     schema_drift: list[str],
+    warnings: list[str] = (),
 ) -> dict[str, Any]:
+    """The run's final item. Alerts hold what an operator must see: the failure alert of a failed
+    run, and warnings of a run that succeeded with something missing (e.g. an absent lookup)."""
     item = dict(started)
     item.update(
         status=FAILED if failed_tasks else SUCCEEDED,
@@ -86,8 +89,8 @@ def end_item(
         quarantine_reasons=quarantine_reasons,
         schema_drift=schema_drift,
     )
-    if failed_tasks:
-        item["alerts"] = [alerts.failure_alert(item["dag_id"], item["run_id"], failed_tasks)]
+    item["alerts"] = [alerts.failure_alert(item["dag_id"], item["run_id"], failed_tasks)] if failed_tasks else []
+    item["alerts"] += list(warnings)
     return item
 
 

@@ -5,8 +5,10 @@ from __future__ import annotations
 import argparse
 import sys
 from datetime import date, timedelta
+from pathlib import Path
 
 DEMO_START = date(2026, 2, 23)
+DEMO_TAXI_MONTH = date(2026, 1, 1)
 
 
 def _settings():
@@ -52,7 +54,14 @@ def cmd_manifest(args: argparse.Namespace) -> int:
     return 0
 
 
-def _run_dates(dates: list[date]) -> bool:
+def _pipeline(name: str):
+    from lakehouse.pipelines import PIPELINES
+
+    return next(p for p in PIPELINES if p.name == name)
+
+
+def _run_dates(pipeline_name: str, dates: list[date]) -> bool:
+    """Run a pipeline's DAG through Airflow for each interval start (a day, or a month's first)."""
     from lakehouse import airflow_home
 
     settings = _settings()
@@ -61,18 +70,18 @@ def _run_dates(dates: list[date]) -> bool:
     airflow_home.configure()
     from lakehouse.runner import output_to, run_for_date
 
+    pipeline = _pipeline(pipeline_name)
     with output_to(log_path):
         airflow_home.initialise()
         from lakehouse.dag_factory import build_dag
-        from lakehouse.pipelines import EVENTS
 
-        dag = build_dag(EVENTS)
+        dag = build_dag(pipeline)
     ok = True
     for data_date in dates:
         with output_to(log_path):
-            run = run_for_date(dag, EVENTS, data_date)
+            run = run_for_date(dag, pipeline, data_date)
             failed = sorted(ti.task_id for ti in run.get_task_instances() if ti.state == "failed")
-        print(f"{EVENTS.dag_id} for {data_date}: {run.state} ({run.run_id})"
+        print(f"{pipeline.dag_id} for {data_date}: {run.state} ({run.run_id})"
               + (f"; failed tasks: {', '.join(failed)}" if failed else ""))
         ok = ok and run.state == "success"
     return ok
@@ -80,7 +89,27 @@ def _run_dates(dates: list[date]) -> bool:
 
 def cmd_run(args: argparse.Namespace) -> int:
     _settings()
-    return 0 if _run_dates(args.dates) else 1
+    dates = [d.replace(day=1) for d in args.dates] if args.pipeline == "nyc_taxi" else args.dates
+    return 0 if _run_dates(args.pipeline, dates) else 1
+
+
+def cmd_generate_taxi(args: argparse.Namespace) -> int:
+    import shutil
+
+    from lakehouse import taxi_generator
+    from lakehouse.glue_job import ZONE_LOOKUP_DIR
+
+    settings = _settings()
+    report = taxi_generator.generate_month(
+        settings.raw_dir, args.month.year, args.month.month, trips=args.trips, seed=args.seed
+    )
+    print(f"generated nyc_taxi {args.month:%Y-%m}: {report.rows_written} trips into {settings.raw_dir / 'nyc_taxi'}")
+    if args.zone_lookup:
+        target = settings.raw_dir / ZONE_LOOKUP_DIR
+        target.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(args.zone_lookup, target / args.zone_lookup.name)
+        print(f"landed the zone lookup {args.zone_lookup.name}")
+    return 0
 
 
 def cmd_summary(args: argparse.Namespace) -> int:
@@ -95,8 +124,10 @@ def cmd_summary(args: argparse.Namespace) -> int:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     cmd_generate(args)
+    cmd_generate_taxi(args)
     dates = [args.start + timedelta(days=n) for n in range(args.days)]
-    ok = _run_dates(dates)
+    ok = _run_dates("events", dates)
+    ok = _run_dates("nyc_taxi", [args.month]) and ok
     print()
     cmd_summary(args)
     return 0 if ok else 1
@@ -104,6 +135,14 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 def _date(text: str) -> date:
     return date.fromisoformat(text)
+
+
+def _month(text: str) -> date:
+    return date.fromisoformat(f"{text}-01")
+
+
+def _date_or_month(text: str) -> date:
+    return _month(text) if len(text) == 7 else _date(text)
 
 
 def parser() -> argparse.ArgumentParser:
@@ -118,16 +157,30 @@ def parser() -> argparse.ArgumentParser:
         command.add_argument("--bad-share", type=float, default=0.05, help="share of bad records")
         command.add_argument("--seed", type=int, default=42)
 
+    def taxi_options(command: argparse.ArgumentParser) -> None:
+        command.add_argument("--month", type=_month, default=DEMO_TAXI_MONTH, help="taxi month (YYYY-MM)")
+        command.add_argument("--trips", type=int, default=3000)
+        command.add_argument("--zone-lookup", type=Path, help="TLC's taxi_zone_lookup.csv to land beside the trips")
+
     generate = commands.add_parser("generate", help="write raw events and users into the raw zone")
     data_options(generate)
     generate.set_defaults(func=cmd_generate)
 
-    demo = commands.add_parser("demo", help="generate data, run the events DAG for each day, summarise")
+    generate_taxi = commands.add_parser("generate-taxi", help="write a month of raw NYC TLC yellow trips")
+    taxi_options(generate_taxi)
+    generate_taxi.add_argument("--seed", type=int, default=42)
+    generate_taxi.set_defaults(func=cmd_generate_taxi)
+
+    demo = commands.add_parser(
+        "demo", help="generate data, run the events DAG for each day and the taxi DAG for a month, summarise"
+    )
     data_options(demo)
+    taxi_options(demo)
     demo.set_defaults(func=cmd_demo)
 
-    run = commands.add_parser("run", help="run the events DAG through Airflow for data dates")
-    run.add_argument("dates", type=_date, nargs="+", metavar="YYYY-MM-DD")
+    run = commands.add_parser("run", help="run a pipeline's DAG through Airflow for data dates (taxi: months)")
+    run.add_argument("dates", type=_date_or_month, nargs="+", metavar="YYYY-MM-DD|YYYY-MM")
+    run.add_argument("--pipeline", choices=("events", "nyc_taxi"), default="events")
     run.set_defaults(func=cmd_run)
 
     summary = commands.add_parser("summary", help="tables, tests, quarantine and audit records on disk")

@@ -22,7 +22,6 @@ ACCEPTED_EVENT_TYPES = ("page_view", "click", "search", "add_to_cart", "purchase
 
 # Per raw table: the mart that its usable rows reach, and the quarantine model that keeps the rest
 # (with the column that scopes it to a run's interval; None when it holds every landed line).
-MART_MODELS = {"events": "fct_events", "users": "dim_users"}
 QUARANTINE_MODELS = {"events": ("quarantine_raw_events", "partition_date"), "users": ("quarantine_raw_users", None)}
 
 # The local DuckDB file takes one writer at a time: every task that opens it runs in this pool.
@@ -122,6 +121,8 @@ class AwsSettings:
 
     region: str
     raw_crawler_name: str
+    cleaned_crawler_name: str
+    taxi_glue_job_name: str
     audit_state_machine_arn: str
     athena_workgroup: str
     athena_results_uri: str

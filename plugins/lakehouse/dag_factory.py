@@ -1,11 +1,9 @@
-"""Builds a pipeline's DAG: audit start -> crawl raw -> dbt (one task per model) -> maintenance
-of the marts -> audit end."""
+"""Builds a pipeline's DAG: audit start -> [clean (Glue job)] -> crawl -> dbt (one task per model)
+-> maintenance of the marts -> audit end."""
 
 from __future__ import annotations
 
-from datetime import timedelta
-
-from airflow.sdk import DAG, CronTriggerTimetable, TaskGroup
+from airflow.sdk import DAG, CronTriggerTimetable, TaskGroup, chain
 from cosmos import DbtTaskGroup
 
 from lakehouse import dbt_cosmos
@@ -21,9 +19,9 @@ def build_dag(pipeline: Pipeline, settings: Settings | None = None) -> DAG:
         dag_id=pipeline.dag_id,
         description=pipeline.description,
         doc_md=pipeline.description,
-        # The run at 06:00 UTC (its logical date) covers the day before it: scheduled, manual and
-        # dag.test() runs all get the data interval [logical date - 1 day, logical date).
-        schedule=CronTriggerTimetable(pipeline.schedule, timezone="UTC", interval=timedelta(days=1)),
+        # A run at its logical date covers the interval before it (the day before a 06:00 daily
+        # run, the month before a monthly one): scheduled, manual and dag.test() runs alike.
+        schedule=CronTriggerTimetable(pipeline.schedule, timezone="UTC", interval=pipeline.interval),
         start_date=pipeline.start_date,
         catchup=False,
         max_active_runs=1,
@@ -34,15 +32,14 @@ def build_dag(pipeline: Pipeline, settings: Settings | None = None) -> DAG:
             "retry_delay": settings.retry_delay,
         },
     ) as dag:
-        audit_start = platform.audit_start(pipeline)
-        crawl = platform.crawl_raw(pipeline)
-        transform = DbtTaskGroup(
-            group_id=DBT_GROUP,
-            **dbt_cosmos.task_group_kwargs(settings, pipeline, platform),
-        )
+        steps = [platform.audit_start(pipeline)]
+        if pipeline.clean_job:
+            steps.append(platform.clean(pipeline))
+        steps.append(platform.crawl(pipeline))
+        steps.append(DbtTaskGroup(group_id=DBT_GROUP, **dbt_cosmos.task_group_kwargs(settings, pipeline, platform)))
         with TaskGroup(group_id=MAINTENANCE_GROUP) as maintenance:
             for mart in pipeline.marts:
                 platform.optimize(mart) >> platform.vacuum(mart)
-        audit_end = platform.audit_end(pipeline)
-        audit_start >> crawl >> transform >> maintenance >> audit_end
+        steps += [maintenance, platform.audit_end(pipeline)]
+        chain(*steps)
     return dag

@@ -41,3 +41,8 @@ def dbt_project_dir() -> Path:
 
 def plugins_dir() -> Path:
     return _PACKAGE_DIR.parent
+
+
+def glue_script(job: str) -> Path:
+    """The PySpark script of a Glue job (include/glue/<job>.py); Terraform uploads the same file."""
+    return project_root() / "include" / "glue" / f"{job}.py"

@@ -3,18 +3,30 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
+
+from dateutil.relativedelta import relativedelta
+
+RAW_ZONE, CLEANED_ZONE = "raw", "cleaned"
 
 
 @dataclass(frozen=True)
 class Pipeline:
     name: str
     dag_id: str
+    # A cron expression; each run covers the `interval` before its logical date.
     schedule: str
-    raw_tables: tuple[str, ...]
+    interval: timedelta | relativedelta
     dbt_selector: str
     description: str
+    # The zone the pipeline's crawl step registers (its task is crawl_<zone>).
+    crawl_zone: str = RAW_ZONE
+    raw_tables: tuple[str, ...] = ()
+    # The Glue job script (include/glue/<name>.py) that cleans raw into the cleaned zone, if any.
+    clean_job: str | None = None
     marts: tuple[str, ...] = ()
+    # Where the audit record's quarantine counts come from: source -> the mart it feeds.
+    quarantine_sources: dict[str, str] = field(default_factory=dict)
     start_date: datetime = datetime(2026, 1, 1, tzinfo=timezone.utc)
     tags: tuple[str, ...] = field(default_factory=tuple)
 
@@ -23,9 +35,11 @@ EVENTS = Pipeline(
     name="events",
     dag_id="lakehouse_raw_to_curated",
     schedule="0 6 * * *",
+    interval=timedelta(days=1),
     raw_tables=("events", "users"),
     dbt_selector="tag:events",
     marts=("fct_events", "dim_users"),
+    quarantine_sources={"events": "fct_events", "users": "dim_users"},
     description=(
         "Daily clickstream: crawl raw JSON events and users, build staging views and Iceberg marts "
         "with dbt (one task per model, tests after each), quarantine what cannot be used, compact and vacuum "
@@ -33,3 +47,26 @@ EVENTS = Pipeline(
     ),
     tags=("lakehouse", "events", "dbt", "iceberg"),
 )
+
+NYC_TAXI = Pipeline(
+    name="nyc_taxi",
+    dag_id="nyc_taxi_monthly",
+    # The run on the 1st covers the month before it.
+    schedule="0 6 1 * *",
+    interval=relativedelta(months=1),
+    crawl_zone=CLEANED_ZONE,
+    clean_job="clean_yellow_trips",
+    dbt_selector="tag:nyc_taxi",
+    marts=("fct_trips", "dim_zones", "dim_date"),
+    quarantine_sources={"yellow_trips": "fct_trips"},
+    description=(
+        "Monthly NYC TLC yellow trips: a PySpark Glue job cleans the month's raw files into the cleaned "
+        "zone (rejected rows quarantined with a reason), the cleaned zone is crawled, dbt builds the "
+        "incremental Iceberg fact and its dimensions with business-rule tests, the marts are compacted "
+        "and vacuumed, and the run is audited."
+    ),
+    start_date=datetime(2009, 1, 1, tzinfo=timezone.utc),
+    tags=("lakehouse", "nyc_taxi", "glue", "dbt", "iceberg"),
+)
+
+PIPELINES = (EVENTS, NYC_TAXI)

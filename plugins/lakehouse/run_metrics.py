@@ -1,21 +1,23 @@
 """Row counts of one run on the local target, read from the Iceberg tables it committed.
 
 Rows written come from the snapshot summary that the Iceberg writer stamps with the Airflow run
-id; quarantine counts come from the quarantine tables, for the run's interval where the table is
-interval-scoped.
+id. Quarantine counts come from the quarantine tables (for the run's interval where the table is
+interval-scoped), or for the taxi pipeline from the rows its Glue job rejected for the month.
 """
 
 from __future__ import annotations
 
 from collections import Counter
 from datetime import date
+from pathlib import Path
 
 from pyiceberg.catalog import Catalog
 from pyiceberg.exceptions import NoSuchTableError
 from pyiceberg.expressions import AlwaysTrue, And, GreaterThanOrEqual, LessThan
 
-from lakehouse.config import MART_MODELS, QUARANTINE_MODELS
+from lakehouse.config import QUARANTINE_MODELS, Settings
 from lakehouse.iceberg_writer import ROWS_WRITTEN_PROPERTY, RUN_ID_PROPERTY
+from lakehouse.pipelines import Pipeline
 
 DUPLICATE = "duplicate"
 
@@ -48,16 +50,35 @@ def quarantine_reasons(catalog: Catalog, source: str, start: date, end: date) ->
     return Counter(scan.to_arrow().column("reason_code").to_pylist())
 
 
-def collect(catalog: Catalog, run_id: str, start: date, end: date) -> tuple[dict, dict]:
-    """Per-mart counts for the audit record, and quarantine reasons per raw table."""
-    models: dict[str, dict[str, int | None]] = {}
+def glue_quarantine_reasons(cleaned_dir: Path, start: date) -> Counter:
+    """Reasons of the rows the Glue job rejected for the month that starts the interval."""
+    import pyarrow.dataset as ds
+
+    from lakehouse.cleaned_zone import QUARANTINE_DIR
+
+    partition = cleaned_dir / QUARANTINE_DIR / f"year={start.year}" / f"month={start.month}"
+    if not partition.is_dir():
+        return Counter()
+    column = ds.dataset(partition, format="parquet").to_table(columns=["reason_code"]).column("reason_code")
+    return Counter(column.to_pylist())
+
+
+def collect(
+    catalog: Catalog, pipeline: Pipeline, settings: Settings, run_id: str, start: date, end: date
+) -> tuple[dict, dict]:
+    """Per-mart counts for the audit record, and quarantine reasons per source."""
+    models: dict[str, dict[str, int | None]] = {
+        mart: {"rows_written": rows_written(catalog, f"curated.{mart}", run_id)} for mart in pipeline.marts
+    }
     reasons: dict[str, dict[str, int]] = {}
-    for source, mart in MART_MODELS.items():
-        counted = quarantine_reasons(catalog, source, start, end)
+    for source, mart in pipeline.quarantine_sources.items():
+        if source in QUARANTINE_MODELS:
+            counted = quarantine_reasons(catalog, source, start, end)
+        else:
+            counted = glue_quarantine_reasons(settings.cleaned_dir, start)
         reasons[source] = dict(sorted(counted.items()))
-        models[mart] = {
-            "rows_written": rows_written(catalog, f"curated.{mart}", run_id),
-            "rows_quarantined": sum(n for reason, n in counted.items() if reason != DUPLICATE),
-            "duplicates_dropped": counted.get(DUPLICATE, 0),
-        }
+        models[mart].update(
+            rows_quarantined=sum(n for reason, n in counted.items() if reason != DUPLICATE),
+            duplicates_dropped=counted.get(DUPLICATE, 0),
+        )
     return models, reasons

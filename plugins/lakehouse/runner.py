@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import sys
 from contextlib import contextmanager
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, datetime, time, timezone
 from pathlib import Path
 from typing import Iterator
 
@@ -13,9 +13,10 @@ from lakehouse.pipelines import Pipeline
 
 
 def logical_date_for(pipeline: Pipeline, data_date: date) -> datetime:
-    """The scheduled run that covers ``data_date`` fires at the schedule's time on the next day."""
+    """The scheduled run whose interval starts on ``data_date`` (a day, or the first of a month for
+    a monthly pipeline): it fires at the schedule's time one interval later."""
     minute, hour = (int(part) for part in pipeline.schedule.split()[:2])
-    return datetime.combine(data_date + timedelta(days=1), time(hour, minute), tzinfo=timezone.utc)
+    return datetime.combine(data_date + pipeline.interval, time(hour, minute), tzinfo=timezone.utc)
 
 
 def run_for_date(dag, pipeline: Pipeline, data_date: date):

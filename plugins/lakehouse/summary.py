@@ -8,8 +8,10 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import pyarrow.dataset as ds
 
 from lakehouse.audit import LocalAuditStore
+from lakehouse.cleaned_zone import QUARANTINE_DIR
 from lakehouse.config import Settings
 from lakehouse.iceberg_writer import open_catalog
 
@@ -35,6 +37,10 @@ def quarantine_reasons(settings: Settings) -> dict[str, dict[str, int]]:
         for identifier in sorted(catalog.list_tables("quarantine")):
             codes = catalog.load_table(identifier).scan(selected_fields=("reason_code",)).to_arrow()
             reasons[identifier[-1]] = dict(sorted(Counter(codes.column("reason_code").to_pylist()).items()))
+    glue_quarantine = settings.cleaned_dir / QUARANTINE_DIR
+    if any(glue_quarantine.rglob("*.parquet")):
+        codes = ds.dataset(glue_quarantine, format="parquet").to_table(columns=["reason_code"])
+        reasons["glue yellow_quarantine"] = dict(sorted(Counter(codes.column("reason_code").to_pylist()).items()))
     return reasons
 
 
@@ -104,7 +110,7 @@ def render(summary: dict[str, Any]) -> str:
     for table, reasons in summary["quarantine_reasons"].items():
         detail = ", ".join(f"{code} {n}" for code, n in reasons.items()) or "none"
         lines.append(f"  {table}: {detail}")
-    lines.append("dbt tests of the latest run of each day:")
+    lines.append("dbt tests of the latest run of each interval:")
     for item in summary["audit"]:
         statuses = summary["tests"].get(item["run_id"], {})
         passed = statuses.get("pass", 0)
@@ -112,10 +118,11 @@ def render(summary: dict[str, Any]) -> str:
         skipped = sum(statuses.values()) - passed - failed
         lines.append(f"  {item['pipeline']} {item['data_interval_start'][:10]}: {passed} passed, {failed} failed"
                      + (f", {skipped} other" if skipped else ""))
-    lines.append(f"Audit records ({summary['audit_records_total']} in all; the latest of each day):")
+    lines.append(f"Audit records ({summary['audit_records_total']} in all; the latest of each interval):")
     for item in summary["audit"]:
         rows = ", ".join(
-            f"{model} {m['rows_written']} written / {m['rows_quarantined']} quarantined / {m['duplicates_dropped']} duplicates"
+            f"{model} {m['rows_written']} written"
+            + (f" / {m['rows_quarantined']} quarantined / {m['duplicates_dropped']} duplicates" if "rows_quarantined" in m else "")
             for model, m in item["models"].items()
         )
         failed = f" failed tasks: {', '.join(item['failed_tasks'])}" if item["failed_tasks"] else ""
@@ -124,6 +131,7 @@ def render(summary: dict[str, Any]) -> str:
         )
         if rows:
             lines.append(f"      {rows}")
+        lines += [f"      alert: {alert.splitlines()[0]}" for alert in item.get("alerts", [])]
     lines.append("On disk:")
     lines += [f"  {name:<18} {where}" for name, where in summary["locations"].items()]
     return "\n".join(lines)

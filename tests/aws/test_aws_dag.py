@@ -67,6 +67,8 @@ def aws_lake(moto_endpoint, audit_machine, monkeypatch, airflow_db):
         "curated_uri": "s3://lakehouse-test-data-lake/curated/",
         "glue_database": "curated",
         "alerts_topic_arn": topic,
+        "cleaned_crawler_name": "lakehouse-test-cleaned",
+        "taxi_glue_job_name": "lakehouse-test-clean-yellow-trips",
     }
     for name, value in outputs.items():
         monkeypatch.setenv(f"LAKEHOUSE_AWS_{name.upper()}", value)
@@ -80,7 +82,7 @@ def audit_and_crawl_dag() -> DAG:
     platform = AwsPlatform(get_settings(), get_aws_settings())
     schedule = CronTriggerTimetable(EVENTS.schedule, timezone="UTC", interval=timedelta(days=1))
     with DAG(EVENTS.dag_id, schedule=schedule, start_date=EVENTS.start_date, default_args={"retries": 0}) as dag:
-        tasks = [platform.audit_start(EVENTS), platform.crawl_raw(EVENTS), platform.audit_end(EVENTS)]
+        tasks = [platform.audit_start(EVENTS), platform.crawl(EVENTS), platform.audit_end(EVENTS)]
         for task in tasks:
             # Poll moto every second instead of every 5 to 60 seconds.
             for attribute in ("waiter_delay", "poll_interval"):

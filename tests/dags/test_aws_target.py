@@ -10,15 +10,18 @@ import pytest
 import sqlglot
 import yaml
 from airflow.providers.amazon.aws.operators.athena import AthenaOperator
+from airflow.providers.amazon.aws.operators.glue import GlueJobOperator
 from airflow.providers.amazon.aws.operators.glue_crawler import GlueCrawlerRunOperator
 
 from lakehouse.config import get_aws_settings, get_settings
-from lakehouse.pipelines import EVENTS
+from lakehouse.pipelines import EVENTS, NYC_TAXI
 from lakehouse.platform.aws_audit import AuditExecutionOperator, execution_name
 
 OUTPUTS = {
     "region": "eu-west-1",
     "raw_crawler_name": "lakehouse-sandbox-raw",
+    "cleaned_crawler_name": "lakehouse-sandbox-cleaned",
+    "taxi_glue_job_name": "lakehouse-sandbox-clean-yellow-trips",
     "audit_state_machine_arn": "arn:aws:states:eu-west-1:123456789012:stateMachine:lakehouse-sandbox-audit",
     "athena_workgroup": "lakehouse-sandbox",
     "athena_results_uri": "s3://lakehouse-sandbox-athena-results/dbt/",
@@ -37,19 +40,20 @@ def aws_outputs(tmp_path, monkeypatch):
     return path
 
 
-def _dag(monkeypatch, target):
+def _dag(monkeypatch, target, pipeline=EVENTS):
     from lakehouse.dag_factory import build_dag
 
     monkeypatch.setenv("LAKEHOUSE_TARGET", target)
-    return build_dag(EVENTS, get_settings())
+    return build_dag(pipeline, get_settings())
 
 
 def _edges(dag):
     return {task.task_id: sorted(task.downstream_task_ids) for task in dag.tasks}
 
 
-def test_same_graph_on_both_targets(aws_outputs, monkeypatch):
-    local, aws = _dag(monkeypatch, "local"), _dag(monkeypatch, "aws")
+@pytest.mark.parametrize("pipeline", [EVENTS, NYC_TAXI], ids=lambda p: p.name)
+def test_same_graph_on_both_targets(aws_outputs, monkeypatch, pipeline):
+    local, aws = _dag(monkeypatch, "local", pipeline), _dag(monkeypatch, "aws", pipeline)
     assert _edges(aws) == _edges(local)
     assert {t.task_id: t.trigger_rule for t in aws.tasks} == {t.task_id: t.trigger_rule for t in local.tasks}
     assert {t.task_id: t.retries for t in aws.tasks} == {t.task_id: t.retries for t in local.tasks}
@@ -100,7 +104,7 @@ def test_environment_variables_override_terraform_outputs(aws_outputs, monkeypat
 def test_missing_aws_configuration_is_a_clear_error(tmp_path, monkeypatch):
     monkeypatch.setenv("LAKEHOUSE_AWS_OUTPUTS", str(tmp_path / "absent.json"))
     monkeypatch.setenv("LAKEHOUSE_AWS_REGION", "eu-west-1")
-    with pytest.raises(ValueError, match=r"needs alerts_topic_arn, athena_results_uri, athena_workgroup, audit_state_machine_arn"):
+    with pytest.raises(ValueError, match=r"needs alerts_topic_arn, athena_results_uri, athena_workgroup, audit_state_machine_arn, cleaned_crawler_name"):
         get_aws_settings()
 
 
@@ -119,3 +123,14 @@ def test_aws_profile_takes_credentials_from_the_boto3_chain():
     aws = profiles["lakehouse"]["outputs"]["aws"]
     assert aws["type"] == "athena"
     assert not {"aws_access_key_id", "aws_secret_access_key", "aws_session_token", "aws_profile_name"} & aws.keys()
+
+
+def test_taxi_cleans_with_the_glue_job_and_crawls_the_cleaned_zone(aws_outputs, monkeypatch):
+    dag = _dag(monkeypatch, "aws", NYC_TAXI)
+    clean = dag.get_task("clean_yellow_trips")
+    assert isinstance(clean, GlueJobOperator) and clean.deferrable and clean.wait_for_completion
+    assert clean.job_name == "lakehouse-sandbox-clean-yellow-trips"
+    assert clean.script_args == {"--YEAR": "{{ data_interval_start.year }}", "--MONTH": "{{ data_interval_start.month }}"}
+    assert "script_args" in clean.template_fields
+    crawl = dag.get_task("crawl_cleaned")
+    assert isinstance(crawl, GlueCrawlerRunOperator) and crawl.crawler_name == "lakehouse-sandbox-cleaned"

@@ -5,12 +5,15 @@ from __future__ import annotations
 import subprocess
 import sys
 from datetime import timedelta
+
 import pytest
 from airflow.dag_processing.dagbag import DagBag
 
 from lakehouse import paths
 from lakehouse.dbt_cosmos import DBT_VARS
-from lakehouse.pipelines import EVENTS
+from dateutil.relativedelta import relativedelta
+
+from lakehouse.pipelines import EVENTS, NYC_TAXI
 
 DAGS_FOLDER = paths.project_root() / "dags"
 
@@ -25,7 +28,7 @@ def dagbag():
 
 def test_every_dag_file_imports_without_errors(dagbag):
     assert dagbag.import_errors == {}
-    assert sorted(dagbag.dag_ids) == [EVENTS.dag_id]
+    assert sorted(dagbag.dag_ids) == [EVENTS.dag_id, NYC_TAXI.dag_id]
 
 
 def test_every_dag_has_tags_and_retries(dagbag):
@@ -44,23 +47,24 @@ def test_parsing_a_dag_file_runs_no_dbt_command(monkeypatch):
 
     monkeypatch.setattr(subprocess, "Popen", refuse)
     monkeypatch.setattr("dbt.cli.main.dbtRunner.invoke", refuse)
-    bag = DagBag(dag_folder=str(DAGS_FOLDER / "lakehouse_raw_to_curated.py"))
+    bag = DagBag(dag_folder=str(DAGS_FOLDER))
     assert bag.import_errors == {}
-    assert EVENTS.dag_id in bag.dags
+    assert {EVENTS.dag_id, NYC_TAXI.dag_id} <= set(bag.dags)
 
 
 def test_parsing_a_dag_file_loads_no_engine(airflow_db):
     """DAG files stay cheap to parse (bench/dag_parse.py measures it): the query engines, Iceberg
     and dbt's adapters are imported by the tasks that use them, never by the DAG processor."""
-    probe = (
-        "import importlib.util, sys\n"
-        f"spec = importlib.util.spec_from_file_location('dag_file', {str(DAGS_FOLDER / 'lakehouse_raw_to_curated.py')!r})\n"
-        "spec.loader.exec_module(importlib.util.module_from_spec(spec))\n"
-        "heavy = ('duckdb', 'pyiceberg', 'pyarrow', 'dbt.adapters.duckdb', 'dbt.cli.main')\n"
-        "print(sorted(m for m in heavy if m in sys.modules))\n"
-    )
-    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
-    assert out.stdout.strip().splitlines()[-1] == "[]"
+    for dag_file in sorted(DAGS_FOLDER.glob("*.py")):
+        probe = (
+            "import importlib.util, sys\n"
+            f"spec = importlib.util.spec_from_file_location('dag_file', {str(dag_file)!r})\n"
+            "spec.loader.exec_module(importlib.util.module_from_spec(spec))\n"
+            "heavy = ('duckdb', 'pyiceberg', 'pyarrow', 'pyspark', 'dbt.adapters.duckdb', 'dbt.cli.main')\n"
+            "print(sorted(m for m in heavy if m in sys.modules))\n"
+        )
+        out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+        assert out.stdout.strip().splitlines()[-1] == "[]", dag_file.name
 
 
 def test_events_dag_schedule(dagbag):
@@ -115,3 +119,37 @@ def test_tasks_that_open_the_duckdb_file_share_a_one_slot_pool(dagbag, airflow_d
     writers = [t for t in dag.tasks if t.task_id.startswith(("dbt.", "maintenance.")) or t.task_id == "crawl_raw"]
     assert {t.pool for t in writers} == {"lakehouse_duckdb"}
     assert Pool.get_pool("lakehouse_duckdb").slots == 1
+
+
+TAXI_MODELS = ["stg_yellow_trips", "stg_taxi_zones", "fct_trips", "dim_zones", "dim_date"]
+
+
+def test_taxi_dag_is_monthly_and_covers_the_month_before(dagbag):
+    dag = dagbag.dags[NYC_TAXI.dag_id]
+    assert (dag.catchup, dag.max_active_runs) == (False, 1)
+    assert dag.timetable.expression == "0 6 1 * *"
+    assert dag.timetable.interval == relativedelta(months=1)
+
+
+def test_taxi_dag_graph(dagbag):
+    dag = dagbag.dags[NYC_TAXI.dag_id]
+    dbt_tasks = {f"dbt.{m}.run" for m in TAXI_MODELS} | {f"dbt.{m}.test" for m in TAXI_MODELS}
+    maintenance = {f"maintenance.{op}_{mart}" for mart in NYC_TAXI.marts for op in ("optimize", "vacuum")}
+    assert set(dag.task_ids) == {"audit_start", "clean_yellow_trips", "crawl_cleaned", "audit_end"} | dbt_tasks | maintenance
+    assert dag.get_task("audit_start").downstream_task_ids == {"clean_yellow_trips"}
+    assert dag.get_task("clean_yellow_trips").downstream_task_ids == {"crawl_cleaned"}
+    assert dag.get_task("crawl_cleaned").downstream_task_ids == {
+        "dbt.stg_yellow_trips.run", "dbt.stg_taxi_zones.run", "dbt.dim_date.run"
+    }
+    # The fact waits for its staging tests and for the zones it is enriched with.
+    assert dag.get_task("dbt.fct_trips.run").upstream_task_ids == {"dbt.stg_yellow_trips.test", "dbt.dim_zones.test"}
+    assert dag.get_task("audit_end").upstream_task_ids == {f"maintenance.vacuum_{m}" for m in NYC_TAXI.marts}
+    assert dag.get_task("audit_end").trigger_rule == "all_done"
+
+
+def test_taxi_glue_job_gets_the_month_of_the_data_interval(dagbag):
+    dag = dagbag.dags[NYC_TAXI.dag_id]
+    task = dag.get_task("clean_yellow_trips")
+    assert task.op_kwargs == {"job": "clean_yellow_trips"}
+    assert task.pool == "default_pool", "the Spark process does not open the DuckDB file"
+    assert dag.get_task("crawl_cleaned").pool == "lakehouse_duckdb"

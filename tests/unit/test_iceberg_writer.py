@@ -16,6 +16,8 @@ from pyiceberg.transforms import (
 )
 
 from lakehouse import run_metrics
+from lakehouse.config import get_settings
+from lakehouse.pipelines import EVENTS as EVENTS_PIPELINE
 from lakehouse.iceberg_writer import (
     MODEL_PROPERTY,
     ROWS_WRITTEN_PROPERTY,
@@ -310,7 +312,8 @@ def test_quarantine_reasons_without_table_is_empty(catalog):
 
 
 def test_collect(run_catalog):
-    models, reasons = run_metrics.collect(run_catalog, "run-7", date(2026, 2, 24), date(2026, 2, 25))
+    settings = get_settings()
+    models, reasons = run_metrics.collect(run_catalog, EVENTS_PIPELINE, settings, "run-7", date(2026, 2, 24), date(2026, 2, 25))
 
     assert models == {
         "fct_events": {"rows_written": 4, "rows_quarantined": 3, "duplicates_dropped": 3},
@@ -322,6 +325,6 @@ def test_collect(run_catalog):
     }
     assert list(reasons["events"]) == ["bad_json", "duplicate", "missing_event_id"]
 
-    other_models, _ = run_metrics.collect(run_catalog, "run-8", date(2026, 2, 24), date(2026, 2, 25))
+    other_models, _ = run_metrics.collect(run_catalog, EVENTS_PIPELINE, settings, "run-8", date(2026, 2, 24), date(2026, 2, 25))
     assert other_models["fct_events"]["rows_written"] is None
     assert other_models["dim_users"]["rows_written"] is None

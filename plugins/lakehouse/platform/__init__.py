@@ -14,7 +14,6 @@ from lakehouse.config import Settings
 from lakehouse.pipelines import Pipeline
 
 AUDIT_START_TASK = "audit_start"
-CRAWL_TASK = "crawl_raw"
 DBT_GROUP = "dbt"
 MAINTENANCE_GROUP = "maintenance"
 AUDIT_END_TASK = "audit_end"
@@ -22,10 +21,20 @@ AUDIT_END_TASK = "audit_end"
 MARTS_SCHEMA = "curated"
 
 
+def crawl_task_id(pipeline: Pipeline) -> str:
+    return f"crawl_{pipeline.crawl_zone}"
+
+
+def clean_task_id(pipeline: Pipeline) -> str:
+    return pipeline.clean_job
+
+
 class Platform(Protocol):
     def audit_start(self, pipeline: Pipeline) -> BaseOperator: ...
 
-    def crawl_raw(self, pipeline: Pipeline) -> BaseOperator: ...
+    def clean(self, pipeline: Pipeline) -> BaseOperator: ...
+
+    def crawl(self, pipeline: Pipeline) -> BaseOperator: ...
 
     def dbt_executable(self) -> str: ...
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from airflow.providers.amazon.aws.operators.athena import AthenaOperator
+from airflow.providers.amazon.aws.operators.glue import GlueJobOperator
 from airflow.providers.amazon.aws.operators.glue_crawler import GlueCrawlerRunOperator
 from airflow.sdk import BaseOperator
 from airflow.task.trigger_rule import TriggerRule
@@ -12,8 +13,8 @@ from airflow.task.trigger_rule import TriggerRule
 from lakehouse import alerts
 from lakehouse.config import AwsSettings, Settings
 from lakehouse.dbt_cosmos import venv_executable
-from lakehouse.pipelines import Pipeline
-from lakehouse.platform import AUDIT_END_TASK, AUDIT_START_TASK, CRAWL_TASK, MARTS_SCHEMA
+from lakehouse.pipelines import RAW_ZONE, Pipeline
+from lakehouse.platform import AUDIT_END_TASK, AUDIT_START_TASK, MARTS_SCHEMA, clean_task_id, crawl_task_id
 from lakehouse.platform.aws_audit import END, START, AuditExecutionOperator
 
 
@@ -35,10 +36,23 @@ class AwsPlatform:
     def audit_start(self, pipeline: Pipeline) -> BaseOperator:
         return self._audit(AUDIT_START_TASK, pipeline, START)
 
-    def crawl_raw(self, pipeline: Pipeline) -> BaseOperator:
+    def clean(self, pipeline: Pipeline) -> BaseOperator:
+        # The job's S3 locations are its default arguments in Terraform; a run adds its month.
+        return GlueJobOperator(
+            task_id=clean_task_id(pipeline),
+            job_name=self.aws.taxi_glue_job_name,
+            script_args={"--YEAR": "{{ data_interval_start.year }}", "--MONTH": "{{ data_interval_start.month }}"},
+            region_name=self.aws.region,
+            wait_for_completion=True,
+            verbose=False,
+            deferrable=True,
+        )
+
+    def crawl(self, pipeline: Pipeline) -> BaseOperator:
+        crawler = self.aws.raw_crawler_name if pipeline.crawl_zone == RAW_ZONE else self.aws.cleaned_crawler_name
         return GlueCrawlerRunOperator(
-            task_id=CRAWL_TASK,
-            crawler_name=self.aws.raw_crawler_name,
+            task_id=crawl_task_id(pipeline),
+            crawler_name=crawler,
             region_name=self.aws.region,
             deferrable=True,
         )

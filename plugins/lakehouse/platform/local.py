@@ -14,8 +14,8 @@ from airflow.task.trigger_rule import TriggerRule
 from lakehouse import alerts, audit
 from lakehouse.config import DUCKDB_POOL, Settings, get_settings
 from lakehouse.dbt_cosmos import venv_executable
-from lakehouse.pipelines import Pipeline
-from lakehouse.platform import AUDIT_END_TASK, AUDIT_START_TASK, CRAWL_TASK, MARTS_SCHEMA
+from lakehouse.pipelines import RAW_ZONE, Pipeline
+from lakehouse.platform import AUDIT_END_TASK, AUDIT_START_TASK, MARTS_SCHEMA, clean_task_id, crawl_task_id
 
 log = logging.getLogger(__name__)
 
@@ -44,29 +44,60 @@ def crawl_raw_zone(tables: list[str], **context: Any) -> dict[str, Any]:
     }
 
 
-def record_run_end(pipeline: str, crawl_task_id: str, **context: Any) -> None:
+def crawl_cleaned_zone(**context: Any) -> dict[str, Any]:
+    from lakehouse import cleaned_zone, warehouse_lock
+
+    settings = get_settings()
+    settings.ensure_local_dirs()
+    with warehouse_lock.hold(settings.duckdb_path):
+        result = cleaned_zone.register(settings.cleaned_dir, settings.duckdb_path)
+    log.info("crawl: cleaned partitions %s; %d taxi zones", ", ".join(result.partitions), result.zone_rows)
+    return {"partitions": result.partitions, "zone_rows": result.zone_rows, "drift": [], "warnings": result.warnings}
+
+
+def run_glue_job(job: str, **context: Any) -> dict[str, Any]:
+    """Run the Glue job script in its own Spark process, as Glue would, for the run's month."""
+    from lakehouse import glue_job
+
+    settings = get_settings()
+    settings.ensure_local_dirs()
+    start = context["data_interval_start"]
+    return glue_job.run_locally(settings, job, start.year, start.month)
+
+
+def record_run_end(pipeline_name: str, **context: Any) -> None:
     """Write the final audit item; fail this task when the run failed, so the run stays failed."""
     from lakehouse import run_metrics
     from lakehouse.iceberg_writer import open_catalog
 
+    from lakehouse.pipelines import PIPELINES
+
+    pipeline = next(p for p in PIPELINES if p.name == pipeline_name)
     settings = get_settings()
     ti = context["ti"]
     failed = alerts.failed_task_ids(context)
 
     store = audit.LocalAuditStore(settings.audit_db_path)
-    started = store.get(pipeline, context["run_id"]) or audit.start_item_for_run(pipeline, "local", context)
-    crawl = ti.xcom_pull(task_ids=crawl_task_id) or {}
+    started = store.get(pipeline.name, context["run_id"]) or audit.start_item_for_run(pipeline.name, "local", context)
+    crawl = ti.xcom_pull(task_ids=crawl_task_id(pipeline)) or {}
     models, reasons = run_metrics.collect(
         open_catalog(settings.iceberg_catalog_uri, settings.curated_dir.as_uri()),
+        pipeline,
+        settings,
         context["run_id"],
         context["data_interval_start"].date(),
         context["data_interval_end"].date(),
     )
     item = audit.end_item(
-        started, failed_tasks=failed, models=models, quarantine_reasons=reasons, schema_drift=crawl.get("drift", [])
+        started,
+        failed_tasks=failed,
+        models=models,
+        quarantine_reasons=reasons,
+        schema_drift=crawl.get("drift", []),
+        warnings=crawl.get("warnings", []),
     )
     store.put(item)
-    log.info("audit: %s run %s is %s; models %s", pipeline, item["run_id"], item["status"], models)
+    log.info("audit: %s run %s is %s; models %s", pipeline.name, item["run_id"], item["status"], models)
     if failed:
         raise AirflowFailException(f"run failed; failed tasks: {', '.join(failed)}")
 
@@ -107,12 +138,18 @@ class LocalPlatform:
             task_id=AUDIT_START_TASK, python_callable=record_run_start, op_kwargs={"pipeline": pipeline.name}
         )
 
-    def crawl_raw(self, pipeline: Pipeline) -> BaseOperator:
+    def clean(self, pipeline: Pipeline) -> BaseOperator:
         return PythonOperator(
-            task_id=CRAWL_TASK,
-            python_callable=crawl_raw_zone,
-            op_kwargs={"tables": list(pipeline.raw_tables)},
-            pool=DUCKDB_POOL,
+            task_id=clean_task_id(pipeline), python_callable=run_glue_job, op_kwargs={"job": pipeline.clean_job}
+        )
+
+    def crawl(self, pipeline: Pipeline) -> BaseOperator:
+        if pipeline.crawl_zone == RAW_ZONE:
+            callable_, kwargs = crawl_raw_zone, {"tables": list(pipeline.raw_tables)}
+        else:
+            callable_, kwargs = crawl_cleaned_zone, {}
+        return PythonOperator(
+            task_id=crawl_task_id(pipeline), python_callable=callable_, op_kwargs=kwargs, pool=DUCKDB_POOL
         )
 
     def dbt_executable(self) -> str:
@@ -138,7 +175,7 @@ class LocalPlatform:
         return PythonOperator(
             task_id=AUDIT_END_TASK,
             python_callable=record_run_end,
-            op_kwargs={"pipeline": pipeline.name, "crawl_task_id": CRAWL_TASK},
+            op_kwargs={"pipeline_name": pipeline.name},
             trigger_rule=TriggerRule.ALL_DONE,
             on_failure_callback=alerts.log_alert,
         )

@@ -12,8 +12,11 @@ locals {
     mwaa_bucket           = "${local.name_prefix}-mwaa-${local.bucket_suffix}"
     access_logs_bucket    = "${local.name_prefix}-access-logs-${local.bucket_suffix}"
     raw_crawler           = "${local.name_prefix}-raw"
+    cleaned_crawler       = "${local.name_prefix}-cleaned"
     curated_crawler       = "${local.name_prefix}-curated"
     crawler_security      = "${local.name_prefix}-crawlers"
+    taxi_glue_job         = "${local.name_prefix}-clean-yellow-trips"
+    glue_job_security     = "${local.name_prefix}-glue-jobs"
     pipeline_runs_table   = "${local.name_prefix}-pipeline-runs"
     audit_state_machine   = "${local.name_prefix}-audit"
     athena_workgroup      = local.name_prefix

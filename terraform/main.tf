@@ -17,11 +17,26 @@ module "catalog" {
   source = "./modules/catalog"
 
   raw_crawler_name            = local.names.raw_crawler
+  cleaned_crawler_name        = local.names.cleaned_crawler
   curated_crawler_name        = local.names.curated_crawler
   security_configuration_name = local.names.crawler_security
   data_lake_bucket_name       = module.storage.data_lake_bucket_name
   data_lake_bucket_arn        = module.storage.data_lake_bucket_arn
   kms_key_arn                 = module.storage.kms_key_arn
+}
+
+module "processing" {
+  source = "./modules/processing"
+
+  job_name                    = local.names.taxi_glue_job
+  security_configuration_name = local.names.glue_job_security
+  data_lake_bucket_name       = module.storage.data_lake_bucket_name
+  data_lake_bucket_arn        = module.storage.data_lake_bucket_arn
+  kms_key_arn                 = module.storage.kms_key_arn
+
+  # Terraform reads the script from this checkout at plan time and uploads it to the lake's
+  # scripts/glue/ prefix whenever its content changes.
+  script_path = "${path.root}/../include/glue/clean_yellow_trips.py"
 }
 
 module "metadata" {
@@ -72,12 +87,15 @@ module "orchestration" {
   alerts_topic_name                = local.names.alerts_topic
   alert_email_addresses            = var.alert_email_addresses
 
-  raw_crawler_arn           = module.catalog.raw_crawler_arn
-  curated_crawler_arn       = module.catalog.curated_crawler_arn
-  audit_state_machine_arn   = module.workflow.state_machine_arn
-  audit_state_machine_name  = module.workflow.state_machine_name
-  athena_workgroup_arn      = module.analytics.workgroup_arn
-  glue_database_names       = module.catalog.database_names
-  data_lake_bucket_arn      = module.storage.data_lake_bucket_arn
-  athena_results_bucket_arn = module.storage.athena_results_bucket_arn
+  raw_crawler_arn            = module.catalog.raw_crawler_arn
+  cleaned_crawler_arn        = module.catalog.cleaned_crawler_arn
+  curated_crawler_arn        = module.catalog.curated_crawler_arn
+  taxi_glue_job_arn          = module.processing.job_arn
+  audit_state_machine_arn    = module.workflow.state_machine_arn
+  audit_state_machine_name   = module.workflow.state_machine_name
+  athena_workgroup_arn       = module.analytics.workgroup_arn
+  glue_database_names        = module.catalog.dbt_database_names
+  glue_source_database_names = module.catalog.crawled_database_names
+  data_lake_bucket_arn       = module.storage.data_lake_bucket_arn
+  athena_results_bucket_arn  = module.storage.athena_results_bucket_arn
 }

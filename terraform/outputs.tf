@@ -11,6 +11,16 @@ output "raw_crawler_name" {
   value       = module.catalog.raw_crawler_name
 }
 
+output "cleaned_crawler_name" {
+  description = "Glue crawler the taxi DAG runs after the Glue job to update cleaned.yellow_trips (columns, year/month partitions) and cleaned.taxi_zones."
+  value       = module.catalog.cleaned_crawler_name
+}
+
+output "taxi_glue_job_name" {
+  description = "Glue job the taxi DAG starts once per month (--YEAR, --MONTH) to clean raw/nyc_taxi/yellow/ into cleaned/nyc_taxi/yellow/."
+  value       = module.processing.job_name
+}
+
 output "curated_crawler_name" {
   description = "Glue crawler that registers Iceberg tables created under curated/ outside dbt."
   value       = module.catalog.curated_crawler_name

@@ -11,6 +11,7 @@ import subprocess
 from dataclasses import fields
 from functools import cache
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -32,9 +33,10 @@ from terraform_hcl import (
 )
 
 ROOT = paths.project_root()
-MODULE_NAMES = ("storage", "catalog", "metadata", "workflow", "orchestration", "analytics")
+MODULE_NAMES = ("storage", "catalog", "processing", "metadata", "workflow", "orchestration", "analytics")
 SANDBOX_TFVARS = TERRAFORM / "environments" / "sandbox" / "terraform.tfvars"
 DBT = ROOT / "include" / "dbt"
+GLUE_SCRIPT = ROOT / "include" / "glue" / "clean_yellow_trips.py"
 
 TF_FILES = sorted(TERRAFORM.rglob("*.tf"))
 TFVARS_FILES = sorted(TERRAFORM.rglob("*.tfvars"))
@@ -43,6 +45,35 @@ MODULE_DIRS = [TERRAFORM] + [MODULES / name for name in MODULE_NAMES]
 
 def _rel(path: Path) -> str:
     return str(path.relative_to(ROOT))
+
+
+def _text(value: Any) -> str:
+    """An attribute as one string: a list of literals joined, an expression as written."""
+    return value if isinstance(value, str) else " ".join(value)
+
+
+def module_locals(module: str) -> dict[str, Any]:
+    found: dict[str, Any] = {}
+    for path in sorted((MODULES / module).glob("*.tf")):
+        for block in parse(path).get("locals", []):
+            found.update(block)
+    return found
+
+
+def catalog_locals() -> dict[str, Any]:
+    return module_locals("catalog")
+
+
+def resolve_locals(module: str, value: str) -> str:
+    """Substitute the module's literal locals (${local.x}) into a string, as Terraform would."""
+    values = module_locals(module)
+
+    def substitute(match: re.Match) -> str:
+        local = values[match.group(1)]
+        assert isinstance(local, str), f"local.{match.group(1)} is not a string"
+        return resolve_locals(module, local)
+
+    return re.sub(r"\$\{local\.(\w+)\}", substitute, value)
 
 
 # ---- 1. structure ------------------------------------------------------------------------------
@@ -269,10 +300,29 @@ def test_root_outputs_cover_aws_settings_and_the_deploy_step():
     assert deploy <= outputs, f"missing outputs: {sorted(deploy - outputs)}"
 
 
+@cache
+def dbt_sources() -> dict[str, dict[str, Any]]:
+    """Every dbt source of the project (the `_<source>__sources.yml` files), by name."""
+    found: dict[str, dict[str, Any]] = {}
+    for path in sorted((DBT / "models").rglob("_*__sources.yml")):
+        for source in yaml.safe_load(path.read_text())["sources"]:
+            assert source["name"] not in found, f"source {source['name']} declared twice"
+            found[source["name"]] = source
+    assert {"raw", "cleaned"} <= set(found), f"dbt sources found: {sorted(found)}"
+    return found
+
+
+def source_schema(name: str) -> str:
+    source = dbt_sources()[name]
+    return source.get("schema", source["name"])
+
+
+def source_tables(name: str) -> set[str]:
+    return {table["name"] for table in dbt_sources()[name]["tables"]}
+
+
 def _raw_sources() -> dict[str, Any]:
-    sources = yaml.safe_load((DBT / "models" / "staging" / "_raw__sources.yml").read_text())["sources"]
-    (raw,) = [source for source in sources if source["name"] == "raw"]
-    return raw
+    return dbt_sources()["raw"]
 
 
 def _plus_schemas(node: Any) -> set[str]:
@@ -284,19 +334,49 @@ def _plus_schemas(node: Any) -> set[str]:
     return found
 
 
-def dbt_layer_schemas() -> set[str]:
-    raw = _raw_sources()
+def dbt_written_schemas() -> set[str]:
+    """The schemas dbt builds into: the layers of dbt_project.yml and the test-results history."""
     project = yaml.safe_load((DBT / "dbt_project.yml").read_text())
     history = (DBT / "macros" / "test_results_history.sql").read_text()
     history_schemas = set(re.findall(r"schema\s*=\s*'(\w+)'", history))
     assert history_schemas, "test_results_history.sql no longer names its schema"
-    return {raw.get("schema", raw["name"])} | _plus_schemas(project["models"]) | history_schemas
+    return _plus_schemas(project["models"]) | history_schemas
+
+
+def dbt_source_schemas() -> set[str]:
+    return {source_schema(name) for name in dbt_sources()}
+
+
+def dbt_layer_schemas() -> set[str]:
+    return dbt_source_schemas() | dbt_written_schemas()
 
 
 def test_glue_databases_are_the_dbt_layer_schemas():
     default = named_blocks(MODULES / "catalog", "variable")["database_names"]["default"]
     assert len(default) == len(set(default))
     assert set(default) == dbt_layer_schemas()
+
+
+def test_dbt_reads_the_crawled_databases_and_writes_only_the_others():
+    """The crawlers own the tables of dbt's source databases; the MWAA role gets write access to
+    the catalog only for the databases dbt builds into."""
+    catalog_outputs = named_blocks(MODULES / "catalog", "output")
+    crawled = {
+        re.fullmatch(r'\$\{aws_glue_catalog_database\.this\["(\w+)"\]\.name\}', name).group(1)
+        for name in catalog_locals()["crawled_databases"]
+    }
+    assert crawled == dbt_source_schemas()
+    assert not crawled & dbt_written_schemas(), "dbt builds into a database a crawler owns"
+    assert "!contains(local.crawled_databases" in catalog_outputs["dbt_database_names"]["value"]
+    call = named_blocks(TERRAFORM, "module")["orchestration"]
+    assert call["glue_database_names"] == "${module.catalog.dbt_database_names}"
+    assert call["glue_source_database_names"] == "${module.catalog.crawled_database_names}"
+    policy = execution_policy_actions()
+    assert all(action.startswith(("glue:Get", "glue:BatchGet")) for action in policy["GlueCatalogSourcesForDbt"])
+    assert {"glue:GetTable", "glue:GetTables", "glue:GetPartition", "glue:GetPartitions"} <= policy["GlueCatalogSourcesForDbt"]
+    statements = {s["sid"]: s for s in execution_statements()}
+    assert "var.glue_source_database_names" in _text(statements["GlueCatalogSourcesForDbt"]["resources"])
+    assert "var.glue_source_database_names" not in _text(statements["GlueCatalogForDbt"]["resources"])
 
 
 def test_raw_crawler_targets_are_the_dbt_raw_sources():
@@ -363,7 +443,8 @@ def test_execution_policy_covers_each_concern_and_nothing_else():
     policy = execution_policy_actions()
     concerns = {
         "AirflowMetrics", "MwaaBucketRead", "AirflowLogs", "CeleryQueue", "KmsForMwaa", "GlueCrawlers",
-        "AuditStateMachine", "FailureAlerts", "AthenaQueries", "GlueCatalogForDbt", "LakeData", "KmsForData",
+        "TaxiGlueJob", "AuditStateMachine", "FailureAlerts", "AthenaQueries", "GlueCatalogForDbt",
+        "GlueCatalogSourcesForDbt", "LakeData", "KmsForData",
     }
     assert concerns <= set(policy)
     services = {action.split(":")[0] for actions in policy.values() for action in actions}
@@ -375,13 +456,30 @@ def test_execution_policy_covers_each_concern_and_nothing_else():
     assert all(statement.get("effect", "Allow") == "Allow" for statement in execution_statements())
 
 
-def test_execution_policy_never_writes_the_raw_zone():
+@pytest.mark.parametrize("zone", ["raw", "cleaned"])
+def test_execution_policy_never_writes_the_raw_or_cleaned_zone(zone):
+    """raw/ belongs to whatever lands the files and cleaned/ to the taxi Glue job: the DAGs and
+    dbt only read them."""
     writes = {"s3:PutObject", "s3:DeleteObject"}
     for statement in execution_statements():
         if writes & set(statement["actions"]):
-            assert not [r for r in statement["resources"] if "/raw/" in r], statement["sid"]
-    raw_readers = [s for s in execution_statements() if any(r.endswith("/raw/*") for r in s["resources"])]
-    assert [set(s["actions"]) for s in raw_readers] == [{"s3:GetObject"}]
+            assert not [r for r in statement["resources"] if f"/{zone}/" in r], statement["sid"]
+    readers = [s for s in execution_statements() if any(r.endswith(f"/{zone}/*") for r in s["resources"])]
+    assert [set(s["actions"]) for s in readers] == [{"s3:GetObject"}]
+
+
+def test_execution_role_may_run_exactly_the_crawlers_and_the_taxi_glue_job():
+    statements = {s["sid"]: s for s in execution_statements()}
+    assert statements["GlueCrawlers"]["resources"] == [
+        "${var.raw_crawler_arn}", "${var.cleaned_crawler_arn}", "${var.curated_crawler_arn}",
+    ]
+    # GlueJobOperator: has_job -> GetJob, start_job_run, the deferrable trigger's get_job_run,
+    # and batch_stop_job_run when the task is killed.
+    assert statements["TaxiGlueJob"]["actions"] == ["glue:GetJob", "glue:StartJobRun", "glue:GetJobRun", "glue:BatchStopJobRun"]
+    assert statements["TaxiGlueJob"]["resources"] == ["${var.taxi_glue_job_arn}"]
+    call = named_blocks(TERRAFORM, "module")["orchestration"]
+    assert call["cleaned_crawler_arn"] == "${module.catalog.cleaned_crawler_arn}"
+    assert call["taxi_glue_job_arn"] == "${module.processing.job_arn}"
 
 
 # ---- 8. what the issue asks of each module ------------------------------------------------------
@@ -442,5 +540,174 @@ def test_mwaa_runs_airflow_3_privately_and_logs_everything_to_cloudwatch():
 
 def test_crawlers_have_schema_change_policies():
     crawlers = typed_blocks(MODULES / "catalog", "resource", "aws_glue_crawler")
+    assert set(crawlers) == {"raw", "cleaned", "curated"}
     assert crawlers["raw"]["schema_change_policy"][0] == {"update_behavior": "UPDATE_IN_DATABASE", "delete_behavior": "LOG"}
+    assert crawlers["cleaned"]["schema_change_policy"][0] == {"update_behavior": "UPDATE_IN_DATABASE", "delete_behavior": "LOG"}
     assert crawlers["curated"]["schema_change_policy"][0] == {"update_behavior": "LOG", "delete_behavior": "LOG"}
+
+
+# ---- 9. the taxi pipeline: Glue job, cleaned tables, cleaned crawler ---------------------------
+
+_URI_ARGUMENTS = ("--RAW_URI", "--CLEANED_URI", "--QUARANTINE_URI", "--ZONE_LOOKUP_URI", "--ZONES_URI")
+_LAKE = "s3://${var.data_lake_bucket_name}/"
+
+
+def taxi_job() -> dict[str, Any]:
+    return typed_blocks(MODULES / "processing", "resource", "aws_glue_job")["clean_yellow_trips"]
+
+
+def taxi_job_uris() -> dict[str, str]:
+    """The job's S3 arguments with the module's locals filled in."""
+    arguments = taxi_job()["default_arguments"]
+    return {name: resolve_locals("processing", arguments[name]) for name in _URI_ARGUMENTS}
+
+
+def job_statements() -> list[dict[str, Any]]:
+    return typed_blocks(MODULES / "processing", "data", "aws_iam_policy_document")["job"]["statement"]
+
+
+def job_resources(statement: dict[str, Any]) -> list[str]:
+    return [resolve_locals("processing", resource) for resource in statement["resources"]]
+
+
+def test_taxi_glue_job_runs_glue_5_spark_with_airflow_owning_retries():
+    job = taxi_job()
+    assert job["glue_version"] == "5.0"
+    assert job["command"] == [{
+        "name": "glueetl",
+        "python_version": "3",
+        "script_location": "s3://${aws_s3_object.script.bucket}/${aws_s3_object.script.key}",
+    }]
+    assert job["worker_type"] == "G.1X"
+    assert job["max_retries"] == 0
+    assert job["security_configuration"] == "${aws_glue_security_configuration.job.name}"
+    assert job["execution_property"] == [{"max_concurrent_runs": "${var.max_concurrent_runs}"}]
+    assert (job["number_of_workers"], job["timeout"]) == ("${var.number_of_workers}", "${var.timeout_minutes}")
+    variables = named_blocks(MODULES / "processing", "variable")
+    defaults = {name: variables[name]["default"] for name in ("number_of_workers", "timeout_minutes", "max_concurrent_runs")}
+    assert defaults == {"number_of_workers": 2, "timeout_minutes": 60, "max_concurrent_runs": 4}
+
+
+def test_taxi_glue_job_default_arguments_are_the_lake_prefixes_and_no_bookmarks():
+    arguments = taxi_job()["default_arguments"]
+    assert set(arguments) == {
+        "--RAW_URI", "--CLEANED_URI", "--QUARANTINE_URI", "--ZONE_LOOKUP_URI", "--ZONES_URI",
+        "--job-bookmark-option", "--enable-continuous-cloudwatch-log", "--enable-metrics",
+    }
+    assert arguments["--job-bookmark-option"] == "job-bookmark-disable"
+    assert arguments["--enable-continuous-cloudwatch-log"] == arguments["--enable-metrics"] == "true"
+    assert taxi_job_uris() == {
+        "--RAW_URI": f"{_LAKE}raw/nyc_taxi/yellow/",
+        "--CLEANED_URI": f"{_LAKE}cleaned/nyc_taxi/yellow/",
+        "--QUARANTINE_URI": f"{_LAKE}cleaned/nyc_taxi/yellow_quarantine/",
+        "--ZONE_LOOKUP_URI": f"{_LAKE}raw/nyc_taxi/taxi_zone_lookup/",
+        "--ZONES_URI": f"{_LAKE}cleaned/nyc_taxi/taxi_zones/",
+    }
+
+
+def test_taxi_glue_job_arguments_match_the_local_target():
+    """The local target runs the same script with the same argument names, pointing into the
+    same layout below its raw/ and cleaned/ directories."""
+    from lakehouse import glue_job
+
+    local = glue_job.job_arguments(SimpleNamespace(raw_dir=Path("/lake/raw"), cleaned_dir=Path("/lake/cleaned")), 2024, 1)
+    assert set(local) - {"--YEAR", "--MONTH"} == set(_URI_ARGUMENTS)
+    for name, uri in taxi_job_uris().items():
+        assert uri.removeprefix(_LAKE) == local[name].removeprefix("/lake/"), name
+
+
+def test_taxi_glue_script_is_uploaded_from_the_repository_with_kms():
+    call = named_blocks(TERRAFORM, "module")["processing"]
+    script_path = call["script_path"]
+    assert script_path.startswith("${path.root}/"), "the script path must be relative to the root module"
+    script = (TERRAFORM / script_path.removeprefix("${path.root}/")).resolve()
+    assert script == GLUE_SCRIPT, f"module.processing uploads {os.path.relpath(script, ROOT)}, not {_rel(GLUE_SCRIPT)}"
+    assert script.is_file(), (
+        f"{_rel(GLUE_SCRIPT)} is missing: terraform plan reads it (filemd5) and uploads it as the "
+        "taxi Glue job's script"
+    )
+    script_object = typed_blocks(MODULES / "processing", "resource", "aws_s3_object")["script"]
+    assert script_object["source"] == "${var.script_path}"
+    # With SSE-KMS, S3's ETag is not the content's MD5: source_hash is what detects a change.
+    assert script_object["source_hash"] == "${filemd5(var.script_path)}"
+    assert "etag" not in script_object
+    assert (script_object["server_side_encryption"], script_object["kms_key_id"]) == ("aws:kms", "${var.kms_key_arn}")
+    assert script_object["bucket"] == "${var.data_lake_bucket_name}"
+    assert resolve_locals("processing", script_object["key"]) == "scripts/glue/${basename(var.script_path)}"
+
+
+def test_taxi_glue_job_role_reads_raw_writes_cleaned_and_never_touches_the_catalog():
+    policy = policy_actions("processing", "job")
+    actions = {action for statement_actions in policy.values() for action in statement_actions}
+    assert not {action for action in actions if action.startswith("glue:")}, "the job writes files only"
+    assert not {action for action in actions if "*" in action}
+    statements = job_statements()
+    assert all(statement.get("effect", "Allow") == "Allow" for statement in statements)
+    arn = "${var.data_lake_bucket_arn}"
+    writes = {"s3:PutObject", "s3:DeleteObject"}
+    written = {r for s in statements if writes & set(s["actions"]) for r in job_resources(s)}
+    assert written == {f"{arn}/cleaned/nyc_taxi/*"}
+    assert {r for s in statements if "s3:GetObject" in s["actions"] for r in job_resources(s)} == {
+        f"{arn}/raw/nyc_taxi/*", f"{arn}/scripts/glue/*", f"{arn}/cleaned/nyc_taxi/*",
+    }
+    (listing,) = [s for s in statements if "s3:ListBucket" in s["actions"]]
+    assert listing["resources"] == [arn]
+    (prefixes,) = listing["condition"]
+    assert (prefixes["test"], prefixes["variable"]) == ("StringLike", "s3:prefix")
+    assert {resolve_locals("processing", v) for v in prefixes["values"]} == {"raw/nyc_taxi/*", "cleaned/nyc_taxi/*"}
+    assert {"kms:Decrypt", "kms:GenerateDataKey"} <= actions
+    assert {"logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents", "logs:AssociateKmsKey"} <= actions
+    trust = typed_blocks(MODULES / "processing", "data", "aws_iam_policy_document")["job_trust"]["statement"]
+    (assume,) = trust
+    assert assume["principals"] == [{"type": "Service", "identifiers": ["glue.amazonaws.com"]}]
+    assert assume["condition"][0]["variable"] == "aws:SourceAccount"
+
+
+def test_cleaned_tables_are_the_dbt_cleaned_sources_at_the_job_output_prefixes():
+    tables = catalog_locals()["cleaned_tables"]
+    assert set(tables) == source_tables("cleaned") == {"yellow_trips", "taxi_zones"}
+    uris = taxi_job_uris()
+    assert {name: table["location"] for name, table in tables.items()} == {
+        "yellow_trips": uris["--CLEANED_URI"],
+        "taxi_zones": uris["--ZONES_URI"],
+    }
+    assert tables["yellow_trips"]["partition_keys"] == ["year", "month"]
+    assert tables["taxi_zones"]["partition_keys"] == []
+    resource = typed_blocks(MODULES / "catalog", "resource", "aws_glue_catalog_table")["cleaned"]
+    assert resource["for_each"] == "${local.cleaned_tables}"
+    assert resource["name"] == "${each.key}"
+    assert resource["database_name"] == "${local.crawlers.cleaned.database}"
+    assert resource["storage_descriptor"][0]["location"] == "${each.value.location}"
+    assert resource["parameters"]["classification"] == "parquet"
+
+
+def test_cleaned_crawler_crawls_exactly_the_two_cleaned_tables_into_the_cleaned_database():
+    crawler = typed_blocks(MODULES / "catalog", "resource", "aws_glue_crawler")["cleaned"]
+    crawlers = catalog_locals()["crawlers"]
+    assert crawlers["cleaned"]["database"] == '${aws_glue_catalog_database.this["cleaned"].name}'
+    assert source_schema("cleaned") == "cleaned"
+    assert crawler["database_name"] == "${local.crawlers.cleaned.database}"
+    assert not crawler.get("s3_target"), "S3 targets would name the trips table after its folder (yellow)"
+    (target,) = crawler["catalog_target"]
+    assert target["database_name"] == "${local.crawlers.cleaned.database}"
+    assert target["tables"] == "${[for table in aws_glue_catalog_table.cleaned : table.name]}"
+    # So the crawler reads exactly the job's trips and zones prefixes, never the quarantine.
+    locations = {table["location"] for table in catalog_locals()["cleaned_tables"].values()}
+    assert locations == {f"{_LAKE}cleaned/nyc_taxi/yellow/", f"{_LAKE}cleaned/nyc_taxi/taxi_zones/"}
+    assert not [location for location in locations if "quarantine" in location]
+    assert crawler["security_configuration"] == "${aws_glue_security_configuration.crawlers.name}"
+    # Its role: read cleaned/nyc_taxi/, update the cleaned tables and add partitions, create no table.
+    assert crawlers["cleaned"]["zone"] == "cleaned/nyc_taxi"
+    actions = set(crawlers["cleaned"]["glue_actions"])
+    assert {"glue:UpdateTable", "glue:BatchCreatePartition"} <= actions
+    assert not {a for a in actions if a.startswith(("glue:Create", "glue:Delete", "glue:BatchDelete")) and "Partition" not in a}
+    assert not {a for a in actions if "Delete" in a}
+
+
+def test_root_outputs_name_the_taxi_job_and_the_cleaned_crawler():
+    outputs = named_blocks(TERRAFORM, "output")
+    assert outputs["taxi_glue_job_name"]["value"] == "${module.processing.job_name}"
+    assert outputs["cleaned_crawler_name"]["value"] == "${module.catalog.cleaned_crawler_name}"
+    names = [b for b in parse(TERRAFORM / "locals.tf")["locals"] if "names" in b][0]["names"]
+    assert names["taxi_glue_job"] == "${local.name_prefix}-clean-yellow-trips"
+    assert names["cleaned_crawler"] == "${local.name_prefix}-cleaned"

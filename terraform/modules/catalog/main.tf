@@ -10,6 +10,12 @@ locals {
   region      = data.aws_region.current.region
   glue_prefix = "arn:${local.partition}:glue:${local.region}:${local.account_id}"
 
+  # The crawlers own the tables of these databases; dbt only reads them (as its sources).
+  crawled_databases = [
+    aws_glue_catalog_database.this["raw"].name,
+    aws_glue_catalog_database.this["cleaned"].name,
+  ]
+
   # Each crawler reads one zone of the lake and writes one database, and its role is scoped to
   # exactly that pair.
   crawlers = {
@@ -32,6 +38,26 @@ locals {
         "glue:BatchUpdatePartition",
       ]
     }
+    # The cleaned crawler keeps the two tables declared below in step with the Parquet the taxi
+    # Glue job writes: schema and year/month partitions. It creates no table of its own.
+    cleaned = {
+      name     = var.cleaned_crawler_name
+      zone     = "cleaned/nyc_taxi"
+      database = aws_glue_catalog_database.this["cleaned"].name
+      glue_actions = [
+        "glue:GetDatabase",
+        "glue:GetTable",
+        "glue:GetTables",
+        "glue:UpdateTable",
+        "glue:GetPartition",
+        "glue:GetPartitions",
+        "glue:BatchGetPartition",
+        "glue:CreatePartition",
+        "glue:BatchCreatePartition",
+        "glue:UpdatePartition",
+        "glue:BatchUpdatePartition",
+      ]
+    }
     # Update and delete behaviour are LOG for curated: the crawler may only add tables.
     curated = {
       name     = var.curated_crawler_name
@@ -43,6 +69,25 @@ locals {
         "glue:GetTables",
         "glue:CreateTable",
       ]
+    }
+  }
+
+  # The cleaned zone's tables, named as the dbt source `cleaned` names them. A crawler names a
+  # table after its folder, which would give `yellow` for cleaned/nyc_taxi/yellow/, and no
+  # table_prefix turns both `yellow` and `taxi_zones` into the dbt names. So Terraform declares
+  # the tables with the exact names and locations, and the cleaned crawler crawls them as
+  # catalog targets: it fills in and updates their columns and adds a partition per month, and
+  # can never create a table under another name. yellow_quarantine/ is deliberately absent.
+  cleaned_tables = {
+    yellow_trips = {
+      location       = "s3://${var.data_lake_bucket_name}/cleaned/nyc_taxi/yellow/"
+      partition_keys = ["year", "month"]
+      description    = "NYC TLC yellow trips as the taxi Glue job cleaned them, one partition per year and month."
+    }
+    taxi_zones = {
+      location       = "s3://${var.data_lake_bucket_name}/cleaned/nyc_taxi/taxi_zones/"
+      partition_keys = []
+      description    = "TLC's taxi zone lookup, copied to Parquet by the taxi Glue job."
     }
   }
 }
@@ -247,6 +292,96 @@ resource "aws_glue_crawler" "curated" {
     update_behavior = "LOG"
     delete_behavior = "LOG"
   }
+
+  depends_on = [aws_iam_role_policy.crawler]
+}
+
+# Terraform owns the names, locations and formats; the cleaned crawler owns the columns and the
+# partitions (UPDATE_IN_DATABASE rewrites the columns and parameters on each crawl), so those are
+# left to it rather than reverted on the next apply.
+resource "aws_glue_catalog_table" "cleaned" {
+  for_each = local.cleaned_tables
+
+  name          = each.key
+  database_name = local.crawlers.cleaned.database
+  description   = each.value.description
+  table_type    = "EXTERNAL_TABLE"
+
+  parameters = {
+    classification = "parquet"
+    EXTERNAL       = "TRUE"
+  }
+
+  storage_descriptor {
+    location      = each.value.location
+    input_format  = "org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat"
+    output_format = "org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat"
+    # Not bucketed; -1 is how the crawler writes that, so its updates leave no diff here.
+    number_of_buckets = -1
+
+    ser_de_info {
+      serialization_library = "org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe"
+
+      parameters = {
+        "serialization.format" = "1"
+      }
+    }
+  }
+
+  # The job writes year=YYYY/month=MM folders; the values are strings, as the crawler types them.
+  dynamic "partition_keys" {
+    for_each = each.value.partition_keys
+
+    content {
+      name = partition_keys.value
+      type = "string"
+    }
+  }
+
+  lifecycle {
+    ignore_changes = [
+      parameters,
+      storage_descriptor[0].columns,
+      storage_descriptor[0].parameters,
+    ]
+  }
+}
+
+resource "aws_glue_crawler" "cleaned" {
+  name                   = var.cleaned_crawler_name
+  description            = "Keeps cleaned.yellow_trips and cleaned.taxi_zones in step with the Parquet the taxi Glue job writes under cleaned/nyc_taxi/: columns and year/month partitions."
+  role                   = aws_iam_role.crawler["cleaned"].arn
+  database_name          = local.crawlers.cleaned.database
+  security_configuration = aws_glue_security_configuration.crawlers.name
+
+  # Catalog targets, not S3 paths: the crawler crawls each table's location and updates that
+  # table, so the names stay exactly those dbt reads (see local.cleaned_tables).
+  catalog_target {
+    database_name = local.crawlers.cleaned.database
+    tables        = [for table in aws_glue_catalog_table.cleaned : table.name]
+  }
+
+  # A month's rerun may change the files' schema (TLC adds columns): update the table. Catalog
+  # targets accept LOG or DELETE_FROM_DATABASE for deletions; a vanished month is for a person to
+  # look at, not for the crawler to drop.
+  schema_change_policy {
+    update_behavior = "UPDATE_IN_DATABASE"
+    delete_behavior = "LOG"
+  }
+
+  # Glue sets CombineCompatibleSchemas on catalog-target crawlers anyway; stating it keeps plans
+  # quiet. Every month's partition takes the table's schema.
+  configuration = jsonencode({
+    Version = 1
+    Grouping = {
+      TableGroupingPolicy = "CombineCompatibleSchemas"
+    }
+    CrawlerOutput = {
+      Partitions = {
+        AddOrUpdateBehavior = "InheritFromTable"
+      }
+    }
+  })
 
   depends_on = [aws_iam_role_policy.crawler]
 }

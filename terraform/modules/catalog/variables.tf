@@ -1,16 +1,21 @@
 variable "database_names" {
   description = "Glue databases, one per layer. They carry the dbt project's schema names unprefixed because Glue databases are per account and each environment has an account of its own."
   type        = list(string)
-  default     = ["raw", "staging", "curated", "quarantine", "observability"]
+  default     = ["raw", "cleaned", "staging", "curated", "quarantine", "observability"]
 
   validation {
-    condition     = contains(var.database_names, "raw") && contains(var.database_names, "curated")
-    error_message = "database_names must include raw and curated: the crawlers write into them."
+    condition     = alltrue([for name in ["raw", "cleaned", "curated"] : contains(var.database_names, name)])
+    error_message = "database_names must include raw, cleaned and curated: the crawlers write into them."
   }
 }
 
 variable "raw_crawler_name" {
   description = "Name of the crawler that catalogs the raw zone (raw/events/ and raw/users/)."
+  type        = string
+}
+
+variable "cleaned_crawler_name" {
+  description = "Name of the crawler that keeps the cleaned zone's tables (cleaned.yellow_trips, cleaned.taxi_zones) in step with what the taxi Glue job writes."
   type        = string
 }
 

@@ -115,7 +115,15 @@ data "aws_iam_policy_document" "execution" {
   statement {
     sid       = "GlueCrawlers"
     actions   = ["glue:StartCrawler", "glue:GetCrawler", "glue:GetCrawlerMetrics"]
-    resources = [var.raw_crawler_arn, var.curated_crawler_arn]
+    resources = [var.raw_crawler_arn, var.cleaned_crawler_arn, var.curated_crawler_arn]
+  }
+
+  # What the Amazon provider's GlueJobOperator calls: GetJob (does the job exist), StartJobRun,
+  # GetJobRun (its deferrable trigger polls the run) and BatchStopJobRun (when the task is killed).
+  statement {
+    sid       = "TaxiGlueJob"
+    actions   = ["glue:GetJob", "glue:StartJobRun", "glue:GetJobRun", "glue:BatchStopJobRun"]
+    resources = [var.taxi_glue_job_arn]
   }
 
   statement {
@@ -184,6 +192,27 @@ data "aws_iam_policy_document" "execution" {
     )
   }
 
+  # dbt's sources: the raw and cleaned crawlers own these tables, so dbt (and Athena on its
+  # behalf, for the staging views) may read them and their partitions but never replace or drop
+  # them.
+  statement {
+    sid = "GlueCatalogSourcesForDbt"
+    actions = [
+      "glue:GetDatabase",
+      "glue:GetDatabases",
+      "glue:GetTable",
+      "glue:GetTables",
+      "glue:GetPartition",
+      "glue:GetPartitions",
+      "glue:BatchGetPartition",
+    ]
+    resources = concat(
+      ["${local.glue_prefix}:catalog"],
+      [for database in var.glue_source_database_names : "${local.glue_prefix}:database/${database}"],
+      [for database in var.glue_source_database_names : "${local.glue_prefix}:table/${database}/*"],
+    )
+  }
+
   # The raw zone is written by whatever lands the data, never by the pipeline: read-only here.
   statement {
     sid       = "LakeDataRawRead"
@@ -191,11 +220,18 @@ data "aws_iam_policy_document" "execution" {
     resources = ["${var.data_lake_bucket_arn}/raw/*"]
   }
 
+  # The taxi Glue job is the only writer of the cleaned zone; Athena reads it for dbt's staging
+  # views and the run's quarantine counts.
+  statement {
+    sid       = "LakeDataCleanedRead"
+    actions   = ["s3:GetObject"]
+    resources = ["${var.data_lake_bucket_arn}/cleaned/*"]
+  }
+
   statement {
     sid     = "LakeData"
     actions = ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"]
     resources = [
-      "${var.data_lake_bucket_arn}/cleaned/*",
       "${var.data_lake_bucket_arn}/curated/*",
       "${var.athena_results_bucket_arn}/*",
     ]

@@ -124,6 +124,16 @@ variable "raw_crawler_arn" {
   type        = string
 }
 
+variable "cleaned_crawler_arn" {
+  description = "ARN of the cleaned Glue crawler the taxi DAG starts after the Glue job."
+  type        = string
+}
+
+variable "taxi_glue_job_arn" {
+  description = "ARN of the taxi Glue job the taxi DAG starts, watches and may stop."
+  type        = string
+}
+
 variable "curated_crawler_arn" {
   description = "ARN of the curated Glue crawler the DAGs may start."
   type        = string
@@ -145,12 +155,17 @@ variable "athena_workgroup_arn" {
 }
 
 variable "glue_database_names" {
-  description = "Glue databases dbt reads and writes (the layer databases)."
+  description = "Glue databases dbt reads and writes (the layer databases it builds into)."
+  type        = list(string)
+}
+
+variable "glue_source_database_names" {
+  description = "Glue databases dbt only reads: the crawlers own their tables (raw, cleaned)."
   type        = list(string)
 }
 
 variable "data_lake_bucket_arn" {
-  description = "ARN of the data lake bucket (raw/ read-only; cleaned/ and curated/ read-write)."
+  description = "ARN of the data lake bucket (raw/ and cleaned/ read-only; curated/ read-write)."
   type        = string
 }
 

@@ -56,7 +56,7 @@ def glue_quarantine_reasons(cleaned_dir: Path, start: date) -> Counter:
 
     from lakehouse.cleaned_zone import QUARANTINE_DIR
 
-    partition = cleaned_dir / QUARANTINE_DIR / f"year={start.year}" / f"month={start.month}"
+    partition = cleaned_dir / QUARANTINE_DIR / f"year={start.year:04d}" / f"month={start.month:02d}"
     if not partition.is_dir():
         return Counter()
     column = ds.dataset(partition, format="parquet").to_table(columns=["reason_code"]).column("reason_code")

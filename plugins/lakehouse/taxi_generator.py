@@ -156,10 +156,9 @@ class TaxiGenerationReport:
 
 def month_file(raw_dir: Path, year: int, month: int, file_format: str) -> Path:
     """Where TLC's file for the month lands in the raw zone."""
-    suffix = {"parquet": "parquet", "csv": "csv"}[file_format]
     return (
         Path(raw_dir) / "nyc_taxi" / "yellow" / f"year={year:04d}" / f"month={month:02d}"
-        / f"yellow_tripdata_{year:04d}-{month:02d}.{suffix}"
+        / f"yellow_tripdata_{year:04d}-{month:02d}.{file_format}"
     )  # fmt: skip
 
 
@@ -205,7 +204,6 @@ class _Era:
     """What the month's rows look like: tariff, layout quirks and payment habits."""
 
     def __init__(self, year: int, month: int, file_format: str) -> None:
-        self.year, self.month = year, month
         self.start = datetime(year, month, 1)
         self.days = calendar.monthrange(year, month)[1]
         self.end = self.start + timedelta(days=self.days)

@@ -15,7 +15,7 @@ import pytest
 from airflow.sdk import DAG, CronTriggerTimetable
 
 from lakehouse.config import get_aws_settings, get_settings
-from lakehouse.pipelines import EVENTS
+from lakehouse.pipelines import EVENTS, NYC_TAXI
 from lakehouse.platform.aws import AwsPlatform
 
 from conftest import moto_api  # noqa: E402  (tests/aws/conftest.py)
@@ -76,16 +76,17 @@ def aws_lake(moto_endpoint, audit_machine, monkeypatch, airflow_db):
     return {**audit_machine, "glue": glue, "sqs": sqs, "queue": queue, "crawler": crawler}
 
 
-def audit_and_crawl_dag() -> DAG:
-    """The events DAG's crawl and audit steps, built by the aws platform exactly as the full DAG
-    builds them, wired audit_start >> crawl_raw >> audit_end."""
+def aws_dag(pipeline=EVENTS, step: str = "crawl") -> DAG:
+    """A pipeline's audit steps around one middle step (crawl or clean), built by the aws platform
+    exactly as the full DAG builds them: audit_start >> <step> >> audit_end."""
     platform = AwsPlatform(get_settings(), get_aws_settings())
-    schedule = CronTriggerTimetable(EVENTS.schedule, timezone="UTC", interval=timedelta(days=1))
-    with DAG(EVENTS.dag_id, schedule=schedule, start_date=EVENTS.start_date, default_args={"retries": 0}) as dag:
-        tasks = [platform.audit_start(EVENTS), platform.crawl(EVENTS), platform.audit_end(EVENTS)]
+    schedule = CronTriggerTimetable(pipeline.schedule, timezone="UTC", interval=pipeline.interval)
+    with DAG(pipeline.dag_id, schedule=schedule, start_date=pipeline.start_date, default_args={"retries": 0}) as dag:
+        middle = getattr(platform, step)(pipeline)
+        tasks = [platform.audit_start(pipeline), middle, platform.audit_end(pipeline)]
         for task in tasks:
             # Poll moto every second instead of every 5 to 60 seconds.
-            for attribute in ("waiter_delay", "poll_interval"):
+            for attribute in ("waiter_delay", "poll_interval", "job_poll_interval"):
                 if hasattr(task, attribute):
                     setattr(task, attribute, 1)
         tasks[0] >> tasks[1] >> tasks[2]
@@ -131,7 +132,7 @@ def alerts(lake) -> list[str]:
 
 def test_a_run_crawls_and_leaves_one_succeeded_audit_item(aws_lake):
     with recorded_api_calls() as calls:
-        run = audit_and_crawl_dag().test(logical_date=LOGICAL)
+        run = aws_dag().test(logical_date=LOGICAL)
 
     assert run.state == "success"
     assert {ti.task_id: ti.state for ti in run.get_task_instances()} == {
@@ -158,7 +159,7 @@ def test_a_failed_crawl_fails_the_run_records_it_and_alerts_once(aws_lake):
     aws_lake["glue"].delete_crawler(Name=aws_lake["crawler"])
 
     with recorded_api_calls() as calls:
-        run = audit_and_crawl_dag().test(logical_date=LOGICAL)
+        run = aws_dag().test(logical_date=LOGICAL)
 
     assert run.state == "failed"
     assert "sns:Publish" in calls and calls <= granted_actions()
@@ -171,3 +172,31 @@ def test_a_failed_crawl_fails_the_run_records_it_and_alerts_once(aws_lake):
     assert alert.startswith(f"{EVENTS.dag_id} run {run.run_id} failed: crawl_raw\n")
     assert f"/dags/{EVENTS.dag_id}/runs/" in alert and alert.endswith("/tasks/crawl_raw")
     assert json.loads(item["alerts"]["S"]) == [alert]
+
+
+def test_the_taxi_glue_job_runs_for_the_month_of_the_data_interval(aws_lake, moto_endpoint):
+    job = "lakehouse-test-clean-yellow-trips"
+    if job not in aws_lake["glue"].list_jobs()["JobNames"]:
+        aws_lake["glue"].create_job(
+            Name=job,
+            Role="arn:aws:iam::123456789012:role/lakehouse-test-glue-job",
+            Command={"Name": "glueetl", "ScriptLocation": "s3://lakehouse-test-data-lake/scripts/glue/clean_yellow_trips.py"},
+            GlueVersion="5.0",
+        )
+    moto_api(moto_endpoint, "state-manager/set-transition",
+             {"model_name": "glue::job_run", "transition": {"progression": "immediate"}})
+
+    with recorded_api_calls() as calls:
+        run = aws_dag(NYC_TAXI, "clean").test(logical_date=datetime(2024, 2, 1, 6, tzinfo=timezone.utc))
+
+    assert run.state == "success"
+    assert {ti.task_id: ti.state for ti in run.get_task_instances()} == {
+        "audit_start": "success", "clean_yellow_trips": "success", "audit_end": "success"
+    }
+    job_runs = aws_lake["glue"].get_job_runs(JobName=job)["JobRuns"]
+    (job_run,) = job_runs
+    # The provider adds its own --airflow_task_uuid; the script ignores arguments it does not know.
+    assert {k: v for k, v in job_run["Arguments"].items() if k in ("--YEAR", "--MONTH")} == {"--YEAR": "2024", "--MONTH": "1"}
+    assert {"glue:GetJob", "glue:StartJobRun", "glue:GetJobRun"} <= calls <= granted_actions()
+    (item,) = [i for i in items(aws_lake) if i["pipeline"] == {"S": "nyc_taxi"}]
+    assert item["status"] == {"S": "SUCCEEDED"} and item["data_interval_start"]["S"].startswith("2024-01-01")

@@ -55,7 +55,7 @@ def test_build_from_generated_data(lake_env):
     settings = lake_env
     report = generator.generate(settings.raw_dir, start=DAY, days=1, events_per_day=250, users=60, seed=3)
     crawl(settings)
-    completed, statuses = dbt(settings, "build")
+    completed, statuses = dbt(settings, "build", "--select", "tag:events")
     assert completed.returncode == 0, completed.stdout[-3000:]
 
     tests = {k: v for k, v in statuses.items() if k.startswith("test.")}
@@ -87,7 +87,7 @@ def test_a_data_quality_test_fails_on_bad_data(lake_env):
         '{"user_id": "usr-2", "email": "Same@example.com ", "name": "B", "created_at": "2026-01-01T00:00:00Z", "country": "US"}\n'
     )
     crawl(settings)
-    completed, statuses = dbt(settings, "build")
+    completed, statuses = dbt(settings, "build", "--select", "tag:events")
     assert completed.returncode == 1
     failed_tests = sorted(k.split(".")[2] for k, v in statuses.items() if k.startswith("test.") and v == "fail")
     assert failed_tests == ["unique_stg_raw_users_email"]

@@ -48,7 +48,7 @@ def test_build_and_render_from_disk(lake_env):
 
     text = summary.render(built)
     assert "curated.fct_events" in text and "quarantine_raw_events: duplicate 1, late_event 2" in text
-    assert "Audit records (2 in all; the latest of each day):" in text
+    assert "Audit records (2 in all; the latest of each interval):" in text
     assert "events 2026-02-23 SUCCEEDED rerun" in text
     assert "fct_events 10 written / 2 quarantined / 1 duplicates" in text
 

@@ -11,7 +11,7 @@ CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
 # Airflow and pyiceberg (about 30% of a DAG run here).
 unexport PYTHONDONTWRITEBYTECODE
 
-.PHONY: install demo test manifest bench clean
+.PHONY: install demo test backfill manifest bench clean
 
 install: $(STAMP) $(CHECKOV_STAMP)
 
@@ -32,6 +32,11 @@ demo: install
 
 test: install
 	$(BIN)/python -m pytest
+
+# make backfill PIPELINE=events FROM=2026-02-23 TO=2026-03-01   (taxi: PIPELINE=nyc_taxi FROM=2026-01 TO=2026-03)
+PIPELINE ?= events
+backfill: install
+	$(BIN)/lakehouse backfill --pipeline $(PIPELINE) $(FROM) $(TO)
 
 manifest: install
 	$(BIN)/lakehouse manifest

@@ -44,3 +44,7 @@ def initialise() -> None:
     Pool.create_or_update_pool(
         DUCKDB_POOL, slots=1, description="One writer at a time for the local DuckDB file", include_deferred=False
     )
+
+
+def task_log_dir() -> Path:
+    return Path(os.environ["AIRFLOW_HOME"]) / "logs"

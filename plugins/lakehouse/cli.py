@@ -93,6 +93,29 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0 if _run_dates(args.pipeline, dates) else 1
 
 
+def cmd_backfill(args: argparse.Namespace) -> int:
+    from lakehouse import airflow_home
+
+    settings = _settings()
+    pipeline = _pipeline(args.pipeline)
+    airflow_home.configure()
+    from lakehouse.backfill import run_backfill
+    from lakehouse.runner import output_to
+
+    log_path = settings.reports_dir / "airflow-services.log"
+    print(f"scheduler, DAG processor and API server logs: {log_path}; task logs: {airflow_home.task_log_dir()}")
+    with output_to(settings.reports_dir / "airflow-runs.log"):
+        airflow_home.initialise()
+    first, last = (d.replace(day=1) if pipeline.name == "nyc_taxi" else d for d in (args.first, args.last))
+    runs = run_backfill(
+        pipeline, first, last, log_path=log_path,
+        max_active_runs=args.max_active_runs, reprocess_behavior=args.reprocess_behavior,
+    )  # fmt: skip
+    for run in runs:
+        print(f"{pipeline.dag_id} for {run.data_interval_start:%Y-%m-%d}: {run.state} ({run.run_id})")
+    return 0 if runs and all(run.state == "success" for run in runs) else 1
+
+
 def cmd_generate_taxi(args: argparse.Namespace) -> int:
     import shutil
 
@@ -182,6 +205,16 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument("dates", type=_date_or_month, nargs="+", metavar="YYYY-MM-DD|YYYY-MM")
     run.add_argument("--pipeline", choices=("events", "nyc_taxi"), default="events")
     run.set_defaults(func=cmd_run)
+
+    backfill = commands.add_parser(
+        "backfill", help="backfill data dates (taxi: months) with Airflow's scheduler, as `airflow backfill create`"
+    )
+    backfill.add_argument("first", type=_date_or_month, metavar="FROM")
+    backfill.add_argument("last", type=_date_or_month, metavar="TO")
+    backfill.add_argument("--pipeline", choices=("events", "nyc_taxi"), default="events")
+    backfill.add_argument("--max-active-runs", type=int, default=2)
+    backfill.add_argument("--reprocess-behavior", choices=("none", "completed", "failed"), default="none")
+    backfill.set_defaults(func=cmd_backfill)
 
     summary = commands.add_parser("summary", help="tables, tests, quarantine and audit records on disk")
     summary.set_defaults(func=cmd_summary)

@@ -1,0 +1,206 @@
+"""Backfill through Airflow's own machinery: `airflow backfill create`, carried out by a real
+scheduler and DAG processor with the LocalExecutor, and the API server the task runners report to
+(Airflow 3). No loop over dag.test(): the runs are what a user's backfill would create.
+
+The services run only while the backfill does; their logs go to the reports folder.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+import socket
+import subprocess
+import sys
+import time
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+from typing import Iterator
+
+from lakehouse.pipelines import Pipeline
+from lakehouse.runner import logical_date_for
+
+log = logging.getLogger(__name__)
+
+FINISHED = {"success", "failed"}
+
+
+class BackfillError(RuntimeError):
+    pass
+
+
+@dataclass(frozen=True)
+class BackfillRun:
+    run_id: str
+    logical_date: datetime
+    data_interval_start: datetime
+    state: str
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def service_environment(port: int) -> dict[str, str]:
+    """What the scheduler, DAG processor, API server and task runners must share."""
+    return {
+        **os.environ,
+        "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
+        # The pool serialises DuckDB writers; two slots let a Spark job or an audit step overlap.
+        "AIRFLOW__CORE__PARALLELISM": "2",
+        "AIRFLOW__API__HOST": "127.0.0.1",
+        "AIRFLOW__API__PORT": str(port),
+        "AIRFLOW__API__BASE_URL": f"http://127.0.0.1:{port}",
+        "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://127.0.0.1:{port}/execution/",
+        # Tokens the scheduler issues must verify in the API server: one secret for this session.
+        "AIRFLOW__API_AUTH__JWT_SECRET": secrets.token_urlsafe(32),
+        "AIRFLOW__SCHEDULER__SCHEDULER_HEARTBEAT_SEC": "2",
+        # Backfill runs only: the scheduler must not add the schedule's latest run while the DAG
+        # is unpaused for the backfill (the scheduler only starts runs of unpaused DAGs).
+        "AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE": "False",
+        "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "5",
+    }
+
+
+@contextmanager
+def airflow_services(log_path: Path) -> Iterator[dict[str, str]]:
+    port = _free_port()
+    env = service_environment(port)
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    with ExitStack() as stack, open(log_path, "a") as log_file:
+        processes = []
+        for command in (["api-server", "--port", str(port)], ["dag-processor"], ["scheduler"]):
+            process = subprocess.Popen(
+                [sys.executable, "-m", "airflow", *command], env=env, stdout=log_file, stderr=subprocess.STDOUT
+            )
+            processes.append(process)
+            stack.callback(_stop, process)
+        _wait_for_api(port, processes)
+        yield env
+
+
+def _stop(process: subprocess.Popen) -> None:
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def _wait_for_api(port: int, processes: list[subprocess.Popen], timeout: float = 180) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for process in processes:
+            if process.poll() is not None:
+                raise BackfillError(f"airflow {' '.join(process.args[3:])} exited with {process.returncode}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                return
+        except OSError:
+            time.sleep(1)
+    raise BackfillError(f"the Airflow API server did not listen on port {port} within {timeout:.0f} s")
+
+
+def _wait_for_dag(dag_id: str, timeout: float = 300) -> None:
+    from airflow.models.serialized_dag import SerializedDagModel
+    from airflow.utils.session import create_session
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with create_session() as session:
+            if SerializedDagModel.has_dag(dag_id, session=session):
+                return
+        time.sleep(2)
+    raise BackfillError(f"the DAG processor did not parse {dag_id} within {timeout:.0f} s")
+
+
+def _backfill_state(backfill_id: int) -> tuple[bool, list[BackfillRun]]:
+    """Whether the scheduler has completed the backfill, and its runs (new or reprocessed)."""
+    from airflow.models.backfill import Backfill, BackfillDagRun
+    from airflow.models.dagrun import DagRun
+    from airflow.utils.session import create_session
+    from sqlalchemy import select
+
+    with create_session() as session:
+        completed = session.scalar(select(Backfill.completed_at).where(Backfill.id == backfill_id)) is not None
+        runs = session.scalars(
+            select(DagRun)
+            .join(BackfillDagRun, BackfillDagRun.dag_run_id == DagRun.id)
+            .where(BackfillDagRun.backfill_id == backfill_id)
+            .order_by(DagRun.logical_date)
+        ).all()
+        return completed, [BackfillRun(r.run_id, r.logical_date, r.data_interval_start, str(r.state)) for r in runs]
+
+
+@contextmanager
+def _unpaused(dag_id: str, env: dict[str, str]) -> Iterator[None]:
+    """The scheduler starts runs of unpaused DAGs only; a paused DAG is paused again after."""
+    from airflow.models.dag import DagModel
+    from airflow.utils.session import create_session
+    from sqlalchemy import select
+
+    with create_session() as session:
+        was_paused = session.scalar(select(DagModel.is_paused).where(DagModel.dag_id == dag_id))
+    if was_paused:
+        _airflow(env, "dags", "unpause", dag_id)
+    try:
+        yield
+    finally:
+        if was_paused:
+            _airflow(env, "dags", "pause", dag_id)
+
+
+def _airflow(env: dict[str, str], *args: str) -> str:
+    completed = subprocess.run([sys.executable, "-m", "airflow", *args], env=env, capture_output=True, text=True)
+    if completed.returncode != 0:
+        raise BackfillError(f"airflow {' '.join(args)} failed:\n{completed.stdout}\n{completed.stderr}")
+    return completed.stdout
+
+
+def _latest_backfill_id(dag_id: str) -> int | None:
+    from airflow.models.backfill import Backfill
+    from airflow.utils.session import create_session
+    from sqlalchemy import func, select
+
+    with create_session() as session:
+        return session.scalar(select(func.max(Backfill.id)).where(Backfill.dag_id == dag_id))
+
+
+def run_backfill(
+    pipeline: Pipeline,
+    first: date,
+    last: date,
+    *,
+    log_path: Path,
+    max_active_runs: int = 2,
+    reprocess_behavior: str = "none",
+    timeout: float = 3600,
+) -> list[BackfillRun]:
+    """Backfill the data intervals that start on ``first`` .. ``last`` and wait for every run."""
+    with airflow_services(log_path) as env:
+        _wait_for_dag(pipeline.dag_id)
+        with _unpaused(pipeline.dag_id, env):
+            before = _latest_backfill_id(pipeline.dag_id)
+            created = _airflow(
+                env, "backfill", "create", "--dag-id", pipeline.dag_id,
+                "--from-date", logical_date_for(pipeline, first).isoformat(),
+                "--to-date", logical_date_for(pipeline, last).isoformat(),
+                "--max-active-runs", str(max_active_runs), "--reprocess-behavior", reprocess_behavior,
+            )  # fmt: skip
+            backfill_id = _latest_backfill_id(pipeline.dag_id)
+            if backfill_id is None or backfill_id == before:
+                raise BackfillError(f"airflow backfill create made no backfill:\n{created}")
+            deadline = time.monotonic() + timeout
+            while time.monotonic() < deadline:
+                completed, runs = _backfill_state(backfill_id)
+                if completed and all(run.state in FINISHED for run in runs):
+                    return runs
+                time.sleep(3)
+    raise BackfillError(f"backfill {backfill_id} of {pipeline.dag_id} did not finish within {timeout:.0f} s")

@@ -113,6 +113,14 @@ class Lake:
     def quarantine(self) -> Path:
         return self.root / "cleaned" / "nyc_taxi" / "yellow_quarantine"
 
+    @property
+    def zone_lookup(self) -> Path:
+        return self.raw / "nyc_taxi" / "taxi_zone_lookup"
+
+    @property
+    def zones(self) -> Path:
+        return self.root / "cleaned" / "nyc_taxi" / "taxi_zones"
+
     def month_dir(self, base: Path, year: int, month: int) -> Path:
         return base / f"year={year:04d}" / f"month={month:02d}"
 
@@ -131,7 +139,8 @@ class JobRun:
 
 
 def run_job(
-    lake: Lake, year: int, month: int, expect_success: bool = True, spark_conf: dict | None = None
+    lake: Lake, year: int, month: int, expect_success: bool = True, spark_conf: dict | None = None,
+    zones: bool = False,
 ) -> JobRun:
     command = [
         sys.executable, str(SCRIPT),
@@ -143,6 +152,8 @@ def run_job(
         "--CLEANED_URI", lake.cleaned.as_uri() + "/",
         "--QUARANTINE_URI", str(lake.quarantine),
     ]  # fmt: skip
+    if zones:
+        command += ["--ZONE_LOOKUP_URI", str(lake.zone_lookup), "--ZONES_URI", str(lake.zones)]
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PYSPARK_", "SPARK_"))}
     if spark_conf:  # how a plain `python` run of a pyspark script takes extra Spark settings
         settings = [f"--conf {key}={value}" for key, value in spark_conf.items()]
@@ -645,3 +656,28 @@ def test_a_month_that_comes_out_clean_drops_its_stale_quarantine(tmp_path):
     assert not lake.month_dir(lake.quarantine, 2024, 7).exists()
     assert read_partition(lake.cleaned, 2024, 7).schema.equals(CLEANED_SCHEMA)
     assert read_partition(lake.cleaned, 2024, 7).num_rows == 200
+
+
+def test_zone_lookup_is_copied_renamed_and_a_broken_one_fails_naming_the_file(tmp_path):
+    lake = Lake(tmp_path)
+    generate_month(lake.raw, 2024, 3, trips=50, bad_share=0.0, seed=3)
+    lake.zone_lookup.mkdir(parents=True)
+    lookup = lake.zone_lookup / "taxi_zone_lookup.csv"
+    lookup.write_text('"LocationID","Borough","Zone","service_zone"\n1,"EWR","Newark Airport","EWR"\n'
+                      '132,"Queens","JFK Airport","Airports"\n')
+    run = run_job(lake, 2024, 3, zones=True)
+    assert run.summary["zone_lookup_rows"] == 2
+    zones = pa.concat_tables(pq.read_table(f) for f in sorted(lake.zones.glob("*.parquet")))
+    assert zones.sort_by("location_id").to_pylist() == [
+        {"location_id": 1, "borough": "EWR", "zone": "Newark Airport", "service_zone": "EWR"},
+        {"location_id": 132, "borough": "Queens", "zone": "JFK Airport", "service_zone": "Airports"},
+    ]
+
+    lookup.write_text('"LocationID","Zone","service_zone"\n1,"Newark Airport","EWR"\n')
+    broken = run_job(lake, 2024, 3, expect_success=False, zones=True)
+    assert "taxi_zone_lookup.csv" in broken.stderr and "lacks the columns borough" in broken.stderr
+
+    lookup.unlink()
+    absent = run_job(lake, 2024, 3, zones=True)
+    assert absent.summary["zone_lookup_rows"] is None
+    assert not lake.zones.exists(), "a removed lookup is not served stale"

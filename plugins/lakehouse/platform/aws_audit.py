@@ -32,11 +32,10 @@ class AuditExecutionOperator(StepFunctionStartExecutionOperator):
     ``phase='end'`` records SUCCEEDED or FAILED with the failed task ids, then fails the task when
     the run failed, so the audit step cannot turn a failed run green."""
 
-    def __init__(self, *, pipeline: str, phase: str, crawl_task_id: str | None = None, **kwargs: Any):
+    def __init__(self, *, pipeline: str, phase: str, **kwargs: Any):
         super().__init__(deferrable=True, **kwargs)
         self.pipeline = pipeline
         self.phase = phase
-        self.crawl_task_id = crawl_task_id
 
     def _item(self, context: dict[str, Any]) -> dict[str, Any]:
         item = audit.start_item_for_run(self.pipeline, "aws", context)

@@ -35,6 +35,8 @@ class Settings:
     dbt_project_dir: Path
     retries: int
     retry_delay: timedelta
+    # The dbt the model tasks run; unset means the one installed beside this Python (see platform).
+    dbt_executable: str | None = None
     # Local VACUUM keeps snapshots this long, as Athena's vacuum_max_snapshot_age_seconds does.
     snapshot_retention: timedelta = timedelta(days=5)
 
@@ -110,6 +112,7 @@ def get_settings() -> Settings:
         retries=int(os.environ.get("LAKEHOUSE_RETRIES", "2")),
         retry_delay=timedelta(seconds=int(os.environ.get("LAKEHOUSE_RETRY_DELAY_SECONDS", "300"))),
         snapshot_retention=timedelta(hours=float(os.environ.get("LAKEHOUSE_SNAPSHOT_RETENTION_HOURS", "120"))),
+        dbt_executable=os.environ.get("LAKEHOUSE_DBT_EXECUTABLE") or None,
     )
 
 

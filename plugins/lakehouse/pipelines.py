@@ -22,6 +22,9 @@ class Pipeline:
     # The zone the pipeline's crawl step registers (its task is crawl_<zone>).
     crawl_zone: str = RAW_ZONE
     raw_tables: tuple[str, ...] = ()
+    # Raw tables that must have landed a partition for every day of a run's interval. A missing
+    # partition fails the crawl (and is retried, in case the files are late); an empty one is fine.
+    required_raw_tables: tuple[str, ...] = ()
     # The Glue job script (include/glue/<name>.py) that cleans raw into the cleaned zone, if any.
     clean_job: str | None = None
     marts: tuple[str, ...] = ()
@@ -37,6 +40,8 @@ EVENTS = Pipeline(
     schedule="0 6 * * *",
     interval=timedelta(days=1),
     raw_tables=("events", "users"),
+    # A day with no new sign-ups is normal; a day with no events means the producer did not deliver.
+    required_raw_tables=("events",),
     dbt_selector="tag:events",
     marts=("fct_events", "dim_users"),
     quarantine_sources={"events": "fct_events", "users": "dim_users"},

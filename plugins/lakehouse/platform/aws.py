@@ -58,7 +58,7 @@ class AwsPlatform:
         )
 
     def dbt_executable(self) -> str:
-        return venv_executable("dbt")
+        return self.settings.dbt_executable or venv_executable("dbt")
 
     def dbt_env(self) -> dict[str, str]:
         return {

@@ -153,7 +153,7 @@ class LocalPlatform:
         )
 
     def dbt_executable(self) -> str:
-        return venv_executable("lakehouse-dbt")
+        return self.settings.dbt_executable or venv_executable("lakehouse-dbt")
 
     def dbt_env(self) -> dict[str, str]:
         return self.settings.dbt_env()

@@ -38,6 +38,8 @@ class BackfillRun:
     logical_date: datetime
     data_interval_start: datetime
     state: str
+    started_at: datetime | None
+    ended_at: datetime | None
 
 
 def _free_port() -> int:
@@ -136,7 +138,10 @@ def _backfill_state(backfill_id: int) -> tuple[bool, list[BackfillRun]]:
             .where(BackfillDagRun.backfill_id == backfill_id)
             .order_by(DagRun.logical_date)
         ).all()
-        return completed, [BackfillRun(r.run_id, r.logical_date, r.data_interval_start, str(r.state)) for r in runs]
+        return completed, [
+            BackfillRun(r.run_id, r.logical_date, r.data_interval_start, str(r.state), r.start_date, r.end_date)
+            for r in runs
+        ]
 
 
 @contextmanager
@@ -171,6 +176,19 @@ def _latest_backfill_id(dag_id: str) -> int | None:
 
     with create_session() as session:
         return session.scalar(select(func.max(Backfill.id)).where(Backfill.dag_id == dag_id))
+
+
+def most_runs_at_once(runs: list[BackfillRun]) -> int:
+    """The largest number of the runs that were running at the same moment."""
+    changes = sorted(
+        [(run.started_at, 1) for run in runs if run.started_at] + [(run.ended_at, -1) for run in runs if run.ended_at],
+        key=lambda change: (change[0], change[1]),
+    )
+    running = most = 0
+    for _, step in changes:
+        running += step
+        most = max(most, running)
+    return most
 
 
 def run_backfill(

@@ -99,7 +99,7 @@ def cmd_backfill(args: argparse.Namespace) -> int:
     settings = _settings()
     pipeline = _pipeline(args.pipeline)
     airflow_home.configure()
-    from lakehouse.backfill import run_backfill
+    from lakehouse.backfill import most_runs_at_once, run_backfill
     from lakehouse.runner import output_to
 
     log_path = settings.reports_dir / "airflow-services.log"
@@ -113,6 +113,7 @@ def cmd_backfill(args: argparse.Namespace) -> int:
     )  # fmt: skip
     for run in runs:
         print(f"{pipeline.dag_id} for {run.data_interval_start:%Y-%m-%d}: {run.state} ({run.run_id})")
+    print(f"{len(runs)} runs, at most {most_runs_at_once(runs)} at once")
     return 0 if runs and all(run.state == "success" for run in runs) else 1
 
 

@@ -31,12 +31,18 @@ def test_every_dag_file_imports_without_errors(dagbag):
     assert sorted(dagbag.dag_ids) == [EVENTS.dag_id, NYC_TAXI.dag_id]
 
 
-def test_every_dag_has_tags_and_retries(dagbag):
+def test_every_step_but_the_data_tests_is_retried_after_a_delay(dagbag):
     for dag_id, dag in dagbag.dags.items():
         assert dag.tags, f"{dag_id} has no tags"
-        assert dag.default_args.get("retries", 0) >= 1, f"{dag_id} has no retries"
+        tests = {task.task_id for task in dag.tasks if task.task_id.endswith(".test")}
+        runs = {task.task_id for task in dag.tasks if task.task_id.endswith(".run")}
+        assert tests and runs and len(tests) <= len(runs)
         for task in dag.tasks:
-            assert task.retries >= 1, f"{dag_id}.{task.task_id} has no retries"
+            if task.task_id in tests:
+                assert task.retries == 0, f"{dag_id}.{task.task_id}: a failed data test is not transient"
+            else:
+                assert task.retries >= 1, f"{dag_id}.{task.task_id} has no retries"
+                assert task.retry_delay.total_seconds() >= 60, f"{dag_id}.{task.task_id} retries at once"
 
 
 def test_parsing_a_dag_file_runs_no_dbt_command(monkeypatch):

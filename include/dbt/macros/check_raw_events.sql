@@ -40,6 +40,7 @@
             *,
             cast(event_timestamp as date) as event_date,
             case
+                when length(raw_record) > {{ var('max_record_chars') }} then 'oversized_record'
                 when not is_object then 'malformed_json'
                 when event_id is null then 'missing_event_id'
                 when user_id is null then 'missing_user_id'
@@ -74,6 +75,8 @@
             else check_code
         end as reason_code,
         case
+            when check_code = 'oversized_record'
+                then 'line is ' || cast(length(raw_record) as varchar) || ' characters; the limit is {{ var('max_record_chars') }}'
             when check_code = 'malformed_json' then 'line is not a JSON object'
             when check_code = 'missing_event_id' then 'event_id is missing or empty'
             when check_code = 'missing_user_id' then 'user_id is missing or empty'

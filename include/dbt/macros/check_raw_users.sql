@@ -27,6 +27,7 @@
             *,
             {{ try_parse_utc_timestamp('created_at_text') }} as created_at,
             case
+                when length(raw_record) > {{ var('max_record_chars') }} then 'oversized_record'
                 when not is_object then 'malformed_json'
                 when user_id is null then 'missing_user_id'
                 when email is null then 'missing_email'
@@ -61,6 +62,8 @@
             else check_code
         end as reason_code,
         case
+            when check_code = 'oversized_record'
+                then 'line is ' || cast(length(raw_record) as varchar) || ' characters; the limit is {{ var('max_record_chars') }}'
             when check_code = 'malformed_json' then 'line is not a JSON object'
             when check_code = 'missing_user_id' then 'user_id is missing or empty'
             when check_code = 'missing_email' then 'email is missing or empty'

@@ -1,7 +1,9 @@
 from __future__ import annotations
 
+import gzip
 import json
 import logging
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
@@ -35,6 +37,8 @@ class Lake:
         self.raw = root / "raw"
         self.catalog = root / "catalog" / "raw_catalog.json"
         self.duckdb = root / "warehouse" / "lakehouse.duckdb"
+        # Where the crawler keeps the decompressed copies of the events table's .gz files.
+        self.copies = root / "catalog" / "raw_catalog_gunzipped" / "events"
         self.raw.mkdir()
 
     def write(self, relative: str, content: str | bytes) -> Path:
@@ -63,6 +67,14 @@ class Lake:
 
 def line(record: dict) -> str:
     return json.dumps(record)
+
+
+def gz(content: str | bytes) -> bytes:
+    data = content.encode("utf-8") if isinstance(content, str) else content
+    return gzip.compress(data, mtime=0)
+
+
+GZ_EVENTS = gz(f"{line(EVENT_1)}\n" * 50)
 
 
 @pytest.fixture
@@ -254,8 +266,10 @@ def test_missing_and_empty_tables_give_empty_views(lake: Lake) -> None:
 @pytest.mark.parametrize(
     ("relative", "content", "expected"),
     [
-        ("events/dt=2026-02-23/latin1.json", b'{"page": "caf\xe9"}\n', "cannot read"),
+        ("events/dt=2026-02-23/latin1.json", b'{"page": "caf\xe9"}\n', "not valid UTF-8"),
+        ("events/dt=2026-02-23/cut.json.gz", gz(f"{line(EVENT_1)}\n")[:-9], "truncated or corrupt"),
         ("events/stray.json", f"{line(EVENT_1)}\n", "dt="),
+        ("events/stray.jsonl.gz", gz(f"{line(EVENT_1)}\n"), "dt="),
         ("events/2026-02-23/part.jsonl", f"{line(EVENT_1)}\n", "dt="),
         ("events/dt=2026-02-23/nested/part.json", f"{line(EVENT_1)}\n", "dt="),
         ("events/dt=2026-13-01/part.json", f"{line(EVENT_1)}\n", "dt=2026-13-01"),
@@ -301,3 +315,147 @@ def test_summary_and_json(lake: Lake) -> None:
     document = json.loads(json.dumps(result.to_json()))
     assert document["tables"]["events"]["malformed"] == 1
     assert document["drift"] == []
+    assert document["skipped"] == []
+
+
+def test_gzip_files_are_crawled_and_viewed_like_uncompressed_ones(lake: Lake) -> None:
+    plain = lake.write("events/dt=2026-02-23/a.json", f"{line(EVENT_1)}\n")
+    # Two gzip members in one file, as appending producers write them; BOM, CRLF, a blank and a
+    # malformed line.
+    jsonl = lake.write(
+        "events/dt=2026-02-23/b.jsonl.gz",
+        gz(f"\ufeff{line(EVENT_2)}\r\n\r\n") + gz("{not json\r\n"),
+    )
+    referred = {**EVENT_3, "referrer": "google"}
+    ndjson = lake.write("events/dt=2026-02-24/c.NDJSON.GZ", gz(f"\n{line(referred)}"))
+
+    result = lake.crawl()
+
+    table = result.tables["events"]
+    assert table.files == sorted(str(path.resolve()) for path in (plain, jsonl, ndjson))
+    assert (table.records, table.malformed) == (4, 1)
+    assert table.columns["referrer"] == "string"
+    assert table.columns["amount"] == "double"
+    assert result.skipped == []
+    assert lake.view_rows() == [
+        (str(plain.resolve()), 1, date(2026, 2, 23), line(EVENT_1)),
+        (str(jsonl.resolve()), 1, date(2026, 2, 23), line(EVENT_2)),
+        (str(jsonl.resolve()), 3, date(2026, 2, 23), "{not json"),
+        (str(ndjson.resolve()), 2, date(2026, 2, 24), line(referred)),
+    ]
+    assert lake.query("select count(*) from raw.events") == [(table.records,)]
+    assert json.loads(lake.catalog.read_text())["tables"]["events"]["files"] == table.files
+    assert len(list(lake.copies.iterdir())) == 2
+
+
+def test_changed_gzip_file_is_decompressed_again_and_old_copies_deleted(lake: Lake) -> None:
+    path = lake.write("events/dt=2026-02-23/a.json.gz", gz(f"{line(EVENT_1)}\n"))
+    lake.crawl()
+    path.write_bytes(gz(f"{line(EVENT_1)}\n{line(EVENT_2)}\n"))
+
+    # The view reads the copy made by the crawl, so the new content waits for the next crawl.
+    assert [row[3] for row in lake.view_rows()] == [line(EVENT_1)]
+    assert lake.crawl().tables["events"].records == 2
+    assert [row[3] for row in lake.view_rows()] == [line(EVENT_1), line(EVENT_2)]
+    assert len(list(lake.copies.iterdir())) == 1
+
+    path.unlink()
+    lake.crawl()
+    assert list(lake.copies.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    ("content", "detail"),
+    [
+        (GZ_EVENTS[:-9], "Compressed file ended before the end-of-stream marker"),
+        # Byte 12 lies in the deflate data, which starts after the 10-byte gzip header.
+        (GZ_EVENTS[:12] + bytes([GZ_EVENTS[12] ^ 0xFF]) + GZ_EVENTS[13:], "Error -3"),
+        (GZ_EVENTS[:-8] + bytes(4) + GZ_EVENTS[-4:], "CRC check failed"),
+        (f"{line(EVENT_1)}\n".encode(), "Not a gzipped file"),
+        (b"", "the file is empty"),
+    ],
+    ids=["truncated", "corrupt-data", "bad-checksum", "not-gzip", "empty"],
+)
+def test_broken_gzip_fails_the_crawl_and_keeps_previous_state(
+    lake: Lake, content: bytes, detail: str
+) -> None:
+    good = lake.write("events/dt=2026-02-23/a.json.gz", gz(f"{line(EVENT_1)}\n"))
+    lake.crawl()
+    catalog_before = lake.catalog.read_text()
+    rows_before = lake.view_rows()
+    # Scanned first, so the crawl writes its new copy before it reaches the broken file.
+    good.write_bytes(gz(f"{line(EVENT_2)}\n"))
+    bad = lake.write("events/dt=2026-02-24/b.json.gz", content)
+
+    with pytest.raises(CrawlerError) as raised:
+        lake.crawl()
+
+    message = str(raised.value)
+    assert message.startswith(f"{bad.resolve()} is a truncated or corrupt gzip file (")
+    assert detail in message
+    assert message.endswith(
+        "; replace it with a complete copy from the producer, then rerun the date"
+    )
+    assert lake.catalog.read_text() == catalog_before
+    assert lake.view_rows() == rows_before
+
+    bad.unlink()
+    lake.crawl()
+    assert [row[3] for row in lake.view_rows()] == [line(EVENT_2)]
+    assert len(list(lake.copies.iterdir())) == 1
+
+
+@pytest.mark.parametrize(
+    ("name", "encode", "within"),
+    [("a.json", bytes, "in the file"), ("a.json.gz", gz, "of the decompressed data")],
+)
+def test_invalid_utf8_names_the_line_and_byte_offset(
+    lake: Lake, name: str, encode: Callable[[bytes], bytes], within: str
+) -> None:
+    content = f"{line(EVENT_1)}\n\n".encode() + b'{"page": "caf\xe9"}\n'
+    path = lake.write(f"events/dt=2026-02-23/{name}", encode(content))
+
+    with pytest.raises(CrawlerError) as raised:
+        lake.crawl()
+
+    offset = len(line(EVENT_1)) + 2 + len('{"page": "caf')
+    assert str(raised.value) == (
+        f"{path.resolve()} is not valid UTF-8: line 3 holds the invalid byte 0xe9 (invalid "
+        f"continuation byte) at byte offset {offset} {within}; re-export the file as UTF-8 or "
+        "remove that line, then rerun the date"
+    )
+    assert not lake.catalog.exists()
+    assert not lake.duckdb.exists()
+    assert not lake.copies.exists()
+
+
+def test_non_data_files_are_skipped_and_reported(
+    lake: Lake, caplog: pytest.LogCaptureFixture
+) -> None:
+    lake.write("events/dt=2026-02-23/a.json", f"{line(EVENT_1)}\n")
+    skipped = [
+        lake.write("events/README.md", "# events\n"),
+        lake.write("events/dt=2026-02-23/a.csv.gz", gz("event_id\nevt-001\n")),
+        lake.write("events/dt=2026-02-23/export.csv", "event_id\nevt-001\n"),
+        lake.write("events/dt=2026-02-23/notes.txt", "loaded by hand\n"),
+        lake.write("events/dt=2026-02-23/part-0.parquet", b"PAR1\0\0PAR1"),
+    ]
+    lake.write("events/dt=2026-02-23/_SUCCESS", "")
+    lake.write("events/dt=2026-02-23/.part-0.parquet.crc", b"\0")
+    lake.write("events/_temporary/notes.txt", "scratch\n")
+
+    with caplog.at_level(logging.WARNING, logger="lakehouse.crawler"):
+        result = lake.crawl()
+
+    reason = "not a JSON-lines file (.json, .jsonl, .ndjson, optionally .gz); skipped"
+    expected = [f"{path.resolve()}: {reason}" for path in skipped]
+    assert result.skipped == expected
+    assert [r.getMessage() for r in caplog.records] == expected
+    assert result.tables["events"].records == 1
+    assert len(result.tables["events"].files) == 1
+    assert main_summary(result).split("\n") == [
+        "events: 1 partitions, 1 files, 1 records, 0 malformed, 7 columns",
+        "no schema drift",
+        *[f"warning: {message}" for message in expected],
+    ]
+    assert json.loads(json.dumps(result.to_json()))["skipped"] == expected

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
 from airflow.providers.standard.operators.python import PythonOperator
@@ -30,7 +30,19 @@ def record_run_start(pipeline: str, **context: Any) -> None:
     log.info("audit: %s run %s is %s", pipeline, item["run_id"], item["status"])
 
 
-def crawl_raw_zone(tables: list[str], **context: Any) -> dict[str, Any]:
+class RawPartitionMissing(Exception):
+    """A required raw table has no partition for a day of the run. Not an AirflowFailException:
+    the files may only be late, so the task's retries look again before the run fails."""
+
+
+def _interval_days(context: dict[str, Any]) -> list[date]:
+    first, end = context["data_interval_start"].date(), context["data_interval_end"].date()
+    return [first + timedelta(days=offset) for offset in range((end - first).days)]
+
+
+def crawl_raw_zone(tables: list[str], required: list[str], **context: Any) -> dict[str, Any]:
+    import duckdb
+
     from lakehouse import crawler, warehouse_lock
 
     settings = get_settings()
@@ -38,9 +50,33 @@ def crawl_raw_zone(tables: list[str], **context: Any) -> dict[str, Any]:
     with warehouse_lock.hold(settings.duckdb_path):
         result = crawler.crawl(settings.raw_dir, settings.crawler_catalog_path, settings.duckdb_path, tables)
     log.info("crawl:\n%s", crawler.main_summary(result))
+
+    days = _interval_days(context)
+    missing = [
+        settings.raw_dir / table / f"dt={day}"
+        for table in required
+        for day in days
+        if day.isoformat() not in result.tables[table].partitions
+    ]
+    if missing:
+        raise RawPartitionMissing(
+            "no raw files landed for the run's interval: expected " + ", ".join(f"{path}/" for path in missing)
+        )
+    warnings = list(result.skipped)
+    with warehouse_lock.hold(settings.duckdb_path), duckdb.connect(str(settings.duckdb_path), read_only=True) as con:
+        for table in required:
+            for day in days:
+                (records,) = con.execute(
+                    f"select count(*) from {crawler.RAW_SCHEMA}.{table} where dt = ?", [day]
+                ).fetchone()
+                if records == 0:
+                    warnings.append(f"{table} dt={day} landed files with no records")
+    for warning in warnings:
+        log.warning("crawl: %s", warning)
     return {
         "tables": {name: {"partitions": len(t.partitions), "records": t.records} for name, t in result.tables.items()},
         "drift": [change.describe() for change in result.drift],
+        "warnings": warnings,
     }
 
 
@@ -145,7 +181,8 @@ class LocalPlatform:
 
     def crawl(self, pipeline: Pipeline) -> BaseOperator:
         if pipeline.crawl_zone == RAW_ZONE:
-            callable_, kwargs = crawl_raw_zone, {"tables": list(pipeline.raw_tables)}
+            callable_ = crawl_raw_zone
+            kwargs = {"tables": list(pipeline.raw_tables), "required": list(pipeline.required_raw_tables)}
         else:
             callable_, kwargs = crawl_cleaned_zone, {}
         return PythonOperator(

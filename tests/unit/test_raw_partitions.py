@@ -1,0 +1,66 @@
+"""The local crawl step's decision on a run's raw partitions: a missing events partition fails the
+step (so Airflow retries it, in case the files are late), naming the folder it expected; an empty
+one succeeds and is reported; a day without new users is normal."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+
+import duckdb
+import pytest
+
+from lakehouse.platform.local import RawPartitionMissing, crawl_raw_zone
+
+EVENT = {"event_id": "e1", "user_id": "u1", "event_type": "click", "page": "/", "timestamp": "2026-03-01T10:00:00Z",
+         "session_id": "s1"}  # fmt: skip
+
+
+def _context(first: int, days: int = 1) -> dict:
+    start = datetime(2026, 3, first, tzinfo=timezone.utc)
+    return {"data_interval_start": start, "data_interval_end": start.replace(day=first + days)}
+
+
+def _land(settings, table: str, day: str, text: str, name: str = "part-0.json"):
+    folder = settings.raw_dir / table / f"dt={day}"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / name).write_text(text)
+    return folder
+
+
+def test_a_missing_events_partition_fails_naming_the_folder(lake_env):
+    _land(lake_env, "events", "2026-03-01", json.dumps(EVENT) + "\n")
+    with pytest.raises(RawPartitionMissing) as failure:
+        crawl_raw_zone(["events", "users"], ["events"], **_context(first=1, days=2))
+    assert str(failure.value) == (
+        f"no raw files landed for the run's interval: expected {lake_env.raw_dir / 'events' / 'dt=2026-03-02'}/"
+    )
+
+
+def test_the_missing_partition_error_is_retryable(lake_env):
+    from airflow.sdk.exceptions import AirflowFailException
+
+    assert not issubclass(RawPartitionMissing, AirflowFailException), "late files deserve the task's retries"
+
+
+def test_an_empty_partition_succeeds_with_a_warning_and_no_rows(lake_env):
+    _land(lake_env, "events", "2026-03-01", "\n  \n")
+    result = crawl_raw_zone(["events", "users"], ["events"], **_context(first=1))
+    assert result["warnings"] == ["events dt=2026-03-01 landed files with no records"]
+    with duckdb.connect(str(lake_env.duckdb_path), read_only=True) as con:
+        assert con.execute("select count(*) from raw.events").fetchone() == (0,)
+
+
+def test_a_landed_day_without_users_is_normal(lake_env):
+    _land(lake_env, "events", "2026-03-01", json.dumps(EVENT) + "\n")
+    result = crawl_raw_zone(["events", "users"], ["events"], **_context(first=1))
+    assert result["warnings"] == []
+    assert result["tables"]["events"] == {"partitions": 1, "records": 1}
+    assert result["tables"]["users"] == {"partitions": 0, "records": 0}
+
+
+def test_a_skipped_file_is_reported_as_a_warning(lake_env):
+    folder = _land(lake_env, "events", "2026-03-01", json.dumps(EVENT) + "\n")
+    (folder / "export.csv").write_text("event_id\ne2\n")
+    result = crawl_raw_zone(["events", "users"], ["events"], **_context(first=1))
+    assert len(result["warnings"]) == 1 and str(folder / "export.csv") in result["warnings"][0]

@@ -36,6 +36,9 @@ What it does, and the decisions behind it:
 * Every value is turned into a string first (CSV is read as strings, Parquet values are rendered
   as strings), and one set of casts turns them into types. So both formats obey the same rules,
   and a value that does not cast is caught and reported instead of becoming a silent null.
+  Files are unioned only as strings, so Parquet files of one month whose types differ
+  (``passenger_count`` double in one and int64 in another, a fare or a pickup stored as text)
+  never meet in a schema merge; their values pass the same casts as any other.
 * Types: ids, counts and codes are ``bigint``. Money and ``trip_distance`` are
   ``decimal(10,2)``: TLC reports cents and hundredths of a mile, decimals add up exactly in
   the marts (no 0.1 + 0.2 drift in revenue sums) and Athena and DuckDB both read them natively.

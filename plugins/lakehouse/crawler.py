@@ -82,6 +82,8 @@ class TableCrawl:
     columns: dict[str, str]
     records: int
     malformed: int
+    # Partition date -> its non-blank lines, so a run can tell an empty day from a missing one.
+    records_by_partition: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass
@@ -251,9 +253,11 @@ def _data_files_below(directory: Path) -> list[Path]:
 def _scan_table(raw_dir: Path, name: str, copies_dir: Path) -> _TableScan:
     table_dir = raw_dir / name
     partitions, skipped = _discover(table_dir) if table_dir.is_dir() else ({}, [])
-    files = sorted(str(path) for paths in partitions.values() for path in paths)
+    partition_of = {str(path): day for day, paths in partitions.items() for path in paths}
+    files = sorted(partition_of)
     read_paths: dict[str, str] = {}
     columns: dict[str, str] = {}
+    records_by_partition = dict.fromkeys(sorted(partitions), 0)
     records = malformed = 0
     for file in files:
         path = Path(file)
@@ -263,6 +267,7 @@ def _scan_table(raw_dir: Path, name: str, copies_dir: Path) -> _TableScan:
             if not line.strip(_BLANK_CHARS):
                 continue
             records += 1
+            records_by_partition[partition_of[file]] += 1
             try:
                 record = json.loads(line)
             except ValueError:
@@ -284,6 +289,7 @@ def _scan_table(raw_dir: Path, name: str, copies_dir: Path) -> _TableScan:
         columns={column: kind or "string" for column, kind in columns.items()},
         records=records,
         malformed=malformed,
+        records_by_partition=records_by_partition,
     )
     return _TableScan(table=table, read_paths=read_paths, skipped=skipped)
 

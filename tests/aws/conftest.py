@@ -66,20 +66,35 @@ def render_asl():
     return terraform_hcl.render_asl
 
 
+def pipeline_runs_table(name: str) -> dict:
+    """create_table arguments for the pipeline-runs table as the metadata module declares it: its
+    keys, attributes and status index come from the Terraform resource itself."""
+    table = terraform_hcl.typed_blocks(terraform_hcl.MODULES / "metadata", "resource", "aws_dynamodb_table")["pipeline_runs"]
+
+    def key_schema(block: dict) -> list[dict]:
+        return [{"AttributeName": block["hash_key"], "KeyType": "HASH"},
+                {"AttributeName": block["range_key"], "KeyType": "RANGE"}]
+
+    return {
+        "TableName": name,
+        "KeySchema": key_schema(table),
+        "AttributeDefinitions": [{"AttributeName": a["name"], "AttributeType": a["type"]} for a in table["attribute"]],
+        "GlobalSecondaryIndexes": [
+            {"IndexName": index["name"], "KeySchema": key_schema(index), "Projection": {"ProjectionType": index["projection_type"]}}
+            for index in table["global_secondary_index"]
+        ],
+        "BillingMode": table["billing_mode"],
+    }
+
+
 @pytest.fixture
 def audit_machine(moto_endpoint) -> dict:
     """The pipeline-runs table and the audit state machine, as Terraform's metadata and workflow
-    modules create them (same keys, same ASL template)."""
+    modules create them (same keys and status index, same ASL template)."""
     endpoint = moto_endpoint
     table = f"pipeline-runs-{uuid.uuid4().hex[:8]}"
     dynamodb = boto3.client("dynamodb", endpoint_url=endpoint)
-    dynamodb.create_table(
-        TableName=table,
-        KeySchema=[{"AttributeName": "pipeline", "KeyType": "HASH"}, {"AttributeName": "run_id", "KeyType": "RANGE"}],
-        AttributeDefinitions=[{"AttributeName": "pipeline", "AttributeType": "S"},
-                              {"AttributeName": "run_id", "AttributeType": "S"}],
-        BillingMode="PAY_PER_REQUEST",
-    )
+    dynamodb.create_table(**pipeline_runs_table(table))
     sfn = boto3.client("stepfunctions", endpoint_url=endpoint)
     arn = sfn.create_state_machine(
         name=table, definition=terraform_hcl.render_asl(table), roleArn="arn:aws:iam::123456789012:role/lakehouse-audit"

@@ -22,6 +22,11 @@ from conftest import moto_api  # noqa: E402  (tests/aws/conftest.py)
 from terraform_hcl import policy_actions
 
 LOGICAL = datetime(2026, 2, 24, 6, tzinfo=timezone.utc)
+# The one day of LOGICAL's data interval [2026-02-23T06:00, 2026-02-24T06:00).
+PARTITION = "raw/events/dt=2026-02-23/"
+LAKE = "lakehouse-test-data-lake"
+# S3 authorises these operations under IAM actions of other names.
+IAM_ACTIONS = {"s3:ListObjectsV2": "s3:ListBucket"}
 
 
 def granted_actions() -> set[str]:
@@ -37,8 +42,8 @@ def aws_lake(moto_endpoint, audit_machine, monkeypatch, airflow_db):
     s3 = boto3.client("s3", endpoint_url=moto_endpoint)
     sns = boto3.client("sns", endpoint_url=moto_endpoint)
     sqs = boto3.client("sqs", endpoint_url=moto_endpoint)
-    s3.create_bucket(Bucket="lakehouse-test-data-lake")
-    s3.put_object(Bucket="lakehouse-test-data-lake", Key="raw/events/dt=2026-02-23/part-0.json", Body=b'{"event_id": "e1"}\n')
+    s3.create_bucket(Bucket=LAKE)
+    s3.put_object(Bucket=LAKE, Key=f"{PARTITION}part-0.json", Body=b'{"event_id": "e1"}\n')
     if "raw" not in [d["Name"] for d in glue.get_databases()["DatabaseList"]]:
         glue.create_database(DatabaseInput={"Name": "raw"})
     crawler = f"lakehouse-test-raw-{audit_machine['table'][-8:]}"
@@ -64,7 +69,8 @@ def aws_lake(moto_endpoint, audit_machine, monkeypatch, airflow_db):
         "audit_state_machine_arn": audit_machine["arn"],
         "athena_workgroup": "lakehouse-test",
         "athena_results_uri": "s3://lakehouse-test-athena-results/dbt/",
-        "curated_uri": "s3://lakehouse-test-data-lake/curated/",
+        "curated_uri": f"s3://{LAKE}/curated/",
+        "raw_uri": f"s3://{LAKE}/raw/",
         "glue_database": "curated",
         "alerts_topic_arn": topic,
         "cleaned_crawler_name": "lakehouse-test-cleaned",
@@ -73,7 +79,7 @@ def aws_lake(moto_endpoint, audit_machine, monkeypatch, airflow_db):
     for name, value in outputs.items():
         monkeypatch.setenv(f"LAKEHOUSE_AWS_{name.upper()}", value)
     monkeypatch.setenv("LAKEHOUSE_TARGET", "aws")
-    return {**audit_machine, "glue": glue, "sqs": sqs, "queue": queue, "crawler": crawler}
+    return {**audit_machine, "glue": glue, "s3": s3, "sqs": sqs, "queue": queue, "crawler": crawler}
 
 
 def aws_dag(pipeline=EVENTS, step: str = "crawl") -> DAG:
@@ -106,7 +112,8 @@ def recorded_api_calls():
 
     def record(client, operation: str) -> None:
         if threading.current_thread() is threading.main_thread():
-            calls.add(f"{client.meta.service_model.endpoint_prefix}:{operation}")
+            call = f"{client.meta.service_model.endpoint_prefix}:{operation}"
+            calls.add(IAM_ACTIONS.get(call, call))
 
     def sync_recorded(self, operation, params):
         record(self, operation)
@@ -151,7 +158,9 @@ def test_a_run_crawls_and_leaves_one_succeeded_audit_item(aws_lake):
     assert sorted(e["status"] for e in executions) == ["SUCCEEDED", "SUCCEEDED"]
     assert alerts(aws_lake) == []
     # What these tasks call is exactly what the MWAA execution role grants for them.
-    assert calls == {"glue:GetCrawler", "glue:StartCrawler", "states:StartExecution", "states:DescribeExecution"}
+    assert calls == {
+        "s3:ListBucket", "glue:GetCrawler", "glue:StartCrawler", "states:StartExecution", "states:DescribeExecution"
+    }
     assert calls <= granted_actions()
 
 

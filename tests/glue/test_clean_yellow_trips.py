@@ -628,6 +628,178 @@ def test_mixed_formats_by_name_with_bad_values_quarantined(tmp_path):
     assert cleaned[("c_yellow.parquet", 4)]["passenger_count"] == 3
 
 
+def test_csv_without_the_optional_columns_is_cleaned_with_nulls(tmp_path):
+    """TLC added congestion_surcharge in 2019 and airport_fee in 2022: a file from before has
+    no such column at all, which is no error (a missing required column is: see
+    test_unreadable_files_fail_the_job_naming_each_file)."""
+    lake = Lake(tmp_path)
+    month = lake.month_dir(lake.raw_prefix, 2024, 5)
+    before_2019 = TLC_2019_HEADER[:-1]
+    _write_csv(month / "a_2018_layout.csv", before_2019, [GOOD[:-1]])
+    later = GOOD[:1] + ["2024-05-04 09:00:00", "2024-05-04 09:20:00"] + GOOD[3:-1]
+    _write_csv(month / "b_no_congestion.csv", before_2019 + ["Airport_fee"], [later + ["1.75"]])
+
+    summary = run_job(lake, 2024, 5).summary
+    assert summary == {
+        "rows_read": 2, "rows_cleaned": 2, "rows_quarantined": 0, "quarantine_reasons": {},
+    }  # fmt: skip
+    cleaned = read_partition(lake.cleaned, 2024, 5)
+    assert cleaned.schema.equals(CLEANED_SCHEMA)
+    rows = {r["source_file"]: r for r in cleaned.to_pylist()}
+    assert sorted(rows) == ["a_2018_layout.csv", "b_no_congestion.csv"]
+    assert [r["congestion_surcharge"] for r in rows.values()] == [None, None]
+    assert rows["a_2018_layout.csv"]["airport_fee"] is None
+    assert rows["b_no_congestion.csv"]["airport_fee"] == Decimal("1.75")
+    assert rows["a_2018_layout.csv"]["total_amount"] == Decimal("24.40")
+    assert rows["b_no_congestion.csv"]["pickup_datetime"] == datetime(2024, 5, 4, 9, 0)
+
+
+# Arrow types of TLC's 2024 Parquet files (as in the shared sample); other years drift from them.
+TLC_2024_TYPES = {
+    "VendorID": pa.int32(), "tpep_pickup_datetime": pa.timestamp("us"),
+    "tpep_dropoff_datetime": pa.timestamp("us"), "passenger_count": pa.int64(),
+    "trip_distance": pa.float64(), "RatecodeID": pa.int64(), "store_and_fwd_flag": pa.string(),
+    "PULocationID": pa.int32(), "DOLocationID": pa.int32(), "payment_type": pa.int64(),
+    **{name: pa.float64() for name in list(TLC_TO_STANDARD)[10:]},
+}  # fmt: skip
+
+
+def _write_tlc_parquet(
+    path: Path, trips: list[dict], drift: dict[str, pa.DataType] | None = None,
+    rename: dict[str, str] | None = None,
+) -> None:  # fmt: skip
+    """Trips under TLC's names (or ``rename``'s), typed as in 2024 except where ``drift`` says."""
+    types = {**TLC_2024_TYPES, **(drift or {})}
+    rename = rename or {}
+    schema = pa.schema([(rename.get(name, name), types[name]) for name in TLC_2024_TYPES])
+    rows = [{rename.get(name, name): trip[name] for name in TLC_2024_TYPES} for trip in trips]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pq.write_table(pa.Table.from_pylist(rows, schema=schema), path)
+
+
+def _trip(day: int, **values) -> dict:
+    """A clean trip on a day of May 2024, in Python values that fit TLC's 2024 types."""
+    trip = {
+        "VendorID": 2, "tpep_pickup_datetime": datetime(2024, 5, day, 8, 0),
+        "tpep_dropoff_datetime": datetime(2024, 5, day, 8, 14), "passenger_count": 1,
+        "trip_distance": 2.1, "RatecodeID": 1, "store_and_fwd_flag": "N", "PULocationID": 161,
+        "DOLocationID": 236, "payment_type": 1, "fare_amount": 14.9, "extra": 2.5,
+        "mta_tax": 0.5, "tip_amount": 3.0, "tolls_amount": 0.0, "improvement_surcharge": 1.0,
+        "total_amount": 24.4, "congestion_surcharge": 2.5, "Airport_fee": 0.0,
+    }  # fmt: skip
+    return trip | values
+
+
+def test_parquet_files_of_one_month_with_different_column_types(tmp_path):
+    """One month landed as three Parquet files whose columns differ in type, as TLC's files do
+    across the years: values that cast are kept with the month's one set of types, values that
+    do not are quarantined, and no file's types are merged with another's."""
+    lake = Lake(tmp_path)
+    month = lake.month_dir(lake.raw_prefix, 2024, 5)
+    _write_tlc_parquet(month / "a_2024_types.parquet", [_trip(1), _trip(2, fare_amount=11.5)])
+
+    def as_2022(day: int, **values) -> dict:
+        # TLC's 2022-23 doubles for counts, plus a fare and a pickup that came as text.
+        return _trip(day, **{
+            "passenger_count": 1.0, "RatecodeID": 1.0, "trip_distance": Decimal("2.100"),
+            "fare_amount": "14.90", "tpep_pickup_datetime": f"2024-05-{day:02d} 08:00:00",
+            **values,
+        })  # fmt: skip
+
+    _write_tlc_parquet(
+        month / "b_drifted.parquet",
+        [
+            as_2022(3, passenger_count=3.0, fare_amount="12.50"),
+            as_2022(4, passenger_count=1.5),
+            as_2022(5, fare_amount="12,50"),
+            as_2022(6, fare_amount="n/a"),
+            as_2022(7, tpep_pickup_datetime="05/07/2024 08:00"),
+            as_2022(8, passenger_count=None),
+        ],
+        drift={
+            "VendorID": pa.int64(), "tpep_pickup_datetime": pa.string(),
+            "passenger_count": pa.float64(), "trip_distance": pa.decimal128(10, 3),
+            "RatecodeID": pa.float64(), "fare_amount": pa.string(),
+        },  # fmt: skip
+        rename={"Airport_fee": "airport_fee"},
+    )
+    _write_tlc_parquet(
+        month / "c_text_counts.parquet",
+        [
+            _trip(9, passenger_count="2", payment_type="1"),
+            _trip(10, passenger_count="two", payment_type="1"),
+            _trip(1, passenger_count="1", payment_type="1"),  # a_2024_types.parquet row 1 again
+        ],
+        drift={
+            "passenger_count": pa.string(), "payment_type": pa.string(),
+            "tpep_dropoff_datetime": pa.timestamp("ms", tz="UTC"),
+        },  # fmt: skip
+    )
+
+    summary = run_job(lake, 2024, 5).summary
+    assert summary == {
+        "rows_read": 11,
+        "rows_cleaned": 5,
+        "rows_quarantined": 6,
+        "quarantine_reasons": {"invalid_value": 5, "duplicate": 1},
+    }
+    quarantine = read_partition(lake.quarantine, 2024, 5)
+    assert quarantine.schema.equals(QUARANTINE_SCHEMA)
+    rejected = {(r["source_file"], r["source_row"]): r for r in quarantine.to_pylist()}
+    decimal_text = "is not a number with at most 2 decimal places below 100,000,000"
+    assert {key: (r["reason_code"], r["reason"]) for key, r in rejected.items()} == {
+        ("b_drifted.parquet", 2): ("invalid_value", "passenger_count: '1.5' is not a whole number"),
+        ("b_drifted.parquet", 3): ("invalid_value", f"fare_amount: '12,50' {decimal_text}"),
+        ("b_drifted.parquet", 4): ("invalid_value", f"fare_amount: 'n/a' {decimal_text}"),
+        ("b_drifted.parquet", 5): (
+            "invalid_value",
+            "pickup_datetime: '05/07/2024 08:00' is not a timestamp like 2024-01-31 23:59:59",
+        ),
+        ("c_text_counts.parquet", 2): (
+            "invalid_value", "passenger_count: 'two' is not a whole number",
+        ),
+        ("c_text_counts.parquet", 3): ("duplicate", "repeats a_2024_types.parquet row 1"),
+    }  # fmt: skip
+    # Rejected rows keep every raw value as the text the file held.
+    assert rejected[("b_drifted.parquet", 3)]["fare_amount"] == "12,50"
+    assert rejected[("b_drifted.parquet", 3)]["passenger_count"] == "1.0"
+    assert rejected[("b_drifted.parquet", 5)]["pickup_datetime"] == "05/07/2024 08:00"
+    assert rejected[("c_text_counts.parquet", 3)]["dropoff_datetime"] == "2024-05-01 08:14:00"
+
+    cleaned = read_partition(lake.cleaned, 2024, 5)
+    assert cleaned.schema.equals(CLEANED_SCHEMA), cleaned.schema
+    kept = {(r["source_file"], r["source_row"]): r for r in cleaned.to_pylist()}
+    assert sorted(kept) == [
+        ("a_2024_types.parquet", 1), ("a_2024_types.parquet", 2), ("b_drifted.parquet", 1),
+        ("b_drifted.parquet", 6), ("c_text_counts.parquet", 1),
+    ]  # fmt: skip
+    assert all(r["trip_id"] == _expected_trip_id(r) for r in kept.values())
+    typed = ["pickup_datetime", "dropoff_datetime", "passenger_count", "trip_distance",
+             "ratecode_id", "payment_type", "fare_amount", "airport_fee"]  # fmt: skip
+    assert {key: tuple(r[name] for name in typed) for key, r in kept.items()} == {
+        ("a_2024_types.parquet", 1): (
+            datetime(2024, 5, 1, 8, 0), datetime(2024, 5, 1, 8, 14), 1, Decimal("2.10"), 1, 1,
+            Decimal("14.90"), Decimal("0.00"),
+        ),
+        ("a_2024_types.parquet", 2): (
+            datetime(2024, 5, 2, 8, 0), datetime(2024, 5, 2, 8, 14), 1, Decimal("2.10"), 1, 1,
+            Decimal("11.50"), Decimal("0.00"),
+        ),
+        ("b_drifted.parquet", 1): (
+            datetime(2024, 5, 3, 8, 0), datetime(2024, 5, 3, 8, 14), 3, Decimal("2.10"), 1, 1,
+            Decimal("12.50"), Decimal("0.00"),
+        ),
+        ("b_drifted.parquet", 6): (
+            datetime(2024, 5, 8, 8, 0), datetime(2024, 5, 8, 8, 14), None, Decimal("2.10"), 1,
+            1, Decimal("14.90"), Decimal("0.00"),
+        ),
+        ("c_text_counts.parquet", 1): (
+            datetime(2024, 5, 9, 8, 0), datetime(2024, 5, 9, 8, 14), 2, Decimal("2.10"), 1, 1,
+            Decimal("14.90"), Decimal("0.00"),
+        ),
+    }  # fmt: skip
+
+
 def test_month_without_input_files_fails_naming_the_prefix(tmp_path):
     lake = Lake(tmp_path)
     month = lake.month_dir(lake.raw_prefix, 2024, 6)

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
+import os
 from typing import Any
 
+from airflow.providers.amazon.aws.hooks.s3 import S3Hook
 from airflow.providers.amazon.aws.operators.athena import AthenaOperator
 from airflow.providers.amazon.aws.operators.glue import GlueJobOperator
 from airflow.providers.amazon.aws.operators.glue_crawler import GlueCrawlerRunOperator
@@ -11,11 +14,48 @@ from airflow.sdk import BaseOperator
 from airflow.task.trigger_rule import TriggerRule
 
 from lakehouse import alerts
-from lakehouse.config import AwsSettings, Settings
+from lakehouse.config import AwsSettings, Settings, aws_outputs_path
 from lakehouse.dbt_cosmos import venv_executable
 from lakehouse.pipelines import RAW_ZONE, Pipeline
 from lakehouse.platform import AUDIT_END_TASK, AUDIT_START_TASK, MARTS_SCHEMA, clean_task_id, crawl_task_id
 from lakehouse.platform.aws_audit import END, START, AuditExecutionOperator
+from lakehouse.platform.landing import interval_days, partitions_missing
+
+
+class LandedRawCrawlerRunOperator(GlueCrawlerRunOperator):
+    """Starts the crawler only once each required raw table has landed a partition for every day
+    of the run's interval. A partition is there when anything is under its prefix: an empty
+    file, or the empty object a console "folder" is, counts as a day with no records."""
+
+    def __init__(self, *, raw_uri: str, required_tables: tuple[str, ...], **kwargs: Any):
+        super().__init__(**kwargs)
+        self.raw_uri = raw_uri
+        self.required_tables = required_tables
+
+    def execute(self, context):
+        bucket, raw_prefix = S3Hook.parse_s3_url(self.raw_uri)
+        s3 = S3Hook(
+            aws_conn_id=self.aws_conn_id, region_name=self.region_name, verify=self.verify, config=self.botocore_config
+        )
+        days = interval_days(context["data_interval_start"], context["data_interval_end"])
+        prefixes = [f"{raw_prefix.rstrip('/')}/{table}/dt={day}/" for table in self.required_tables for day in days]
+        missing = [
+            f"s3://{bucket}/{prefix}"
+            for prefix in prefixes
+            if not s3.list_keys(bucket_name=bucket, prefix=prefix, page_size=1, max_items=1)
+        ]
+        if missing:
+            raise partitions_missing(missing)
+        return super().execute(context)
+
+
+def _raw_uri(aws: AwsSettings) -> str:
+    # TEMPORARY until AwsSettings declares raw_uri (config.py): the lookup get_aws_settings does.
+    if hasattr(aws, "raw_uri"):
+        return aws.raw_uri
+    path = aws_outputs_path()
+    outputs = json.loads(path.read_text()) if path.is_file() else {}
+    return os.environ.get("LAKEHOUSE_AWS_RAW_URI") or outputs["raw_uri"]["value"]
 
 
 class AwsPlatform:
@@ -50,9 +90,11 @@ class AwsPlatform:
 
     def crawl(self, pipeline: Pipeline) -> BaseOperator:
         crawler = self.aws.raw_crawler_name if pipeline.crawl_zone == RAW_ZONE else self.aws.cleaned_crawler_name
-        return GlueCrawlerRunOperator(
+        return LandedRawCrawlerRunOperator(
             task_id=crawl_task_id(pipeline),
             crawler_name=crawler,
+            raw_uri=_raw_uri(self.aws),
+            required_tables=pipeline.required_raw_tables,
             region_name=self.aws.region,
             deferrable=True,
         )

@@ -1,19 +1,25 @@
 """Audit on AWS: the run's audit item goes to the thin Step Functions state machine, which writes
-it to DynamoDB. The item is built in the same shape as on the local target (lakehouse.audit)."""
+it to DynamoDB. The item is built in the same shape as on the local target (lakehouse.audit).
+A run that never reaches its audit end leaves its item RUNNING; stale_runs finds those."""
 
 from __future__ import annotations
 
 import hashlib
 import re
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
+import boto3
 from airflow.providers.amazon.aws.operators.step_function import StepFunctionStartExecutionOperator
 from airflow.sdk.exceptions import AirflowFailException
+from boto3.dynamodb.types import TypeDeserializer
 
 from lakehouse import audit
 from lakehouse.alerts import failed_task_ids
 
 START, END = "start", "end"
+# The pipeline-runs table's index by status and start time (terraform/modules/metadata).
+STATUS_INDEX = "status-index"
 
 
 def execution_name(dag_id: str, run_id: str, phase: str, try_number: int) -> str:
@@ -56,3 +62,23 @@ class AuditExecutionOperator(StepFunctionStartExecutionOperator):
         if failed:
             raise AirflowFailException(f"run failed; failed tasks: {', '.join(failed)}")
         return result
+
+
+def stale_runs(
+    table_name: str, older_than: timedelta, *, region_name: str | None = None, endpoint_url: str | None = None
+) -> list[dict[str, Any]]:
+    """Audit items still RUNNING that started at least ``older_than`` ago, oldest first: runs
+    whose audit end never ran (a lost worker, a run marked failed by hand), so nothing else will
+    ever finish their item. Queries the status index, not a scan, with the caller's credentials
+    (an operator's, not the MWAA role's)."""
+    cutoff = (datetime.now(timezone.utc) - older_than).isoformat(timespec="seconds")
+    dynamodb = boto3.client("dynamodb", region_name=region_name, endpoint_url=endpoint_url)
+    pages = dynamodb.get_paginator("query").paginate(
+        TableName=table_name,
+        IndexName=STATUS_INDEX,
+        KeyConditionExpression="#status = :running AND started_at <= :cutoff",
+        ExpressionAttributeNames={"#status": "status"},
+        ExpressionAttributeValues={":running": {"S": audit.RUNNING}, ":cutoff": {"S": cutoff}},
+    )
+    deserialize = TypeDeserializer().deserialize
+    return [{name: deserialize(value) for name, value in item.items()} for page in pages for item in page["Items"]]

@@ -41,8 +41,6 @@ def _interval_days(context: dict[str, Any]) -> list[date]:
 
 
 def crawl_raw_zone(tables: list[str], required: list[str], **context: Any) -> dict[str, Any]:
-    import duckdb
-
     from lakehouse import crawler, warehouse_lock
 
     settings = get_settings()
@@ -63,14 +61,12 @@ def crawl_raw_zone(tables: list[str], required: list[str], **context: Any) -> di
             "no raw files landed for the run's interval: expected " + ", ".join(f"{path}/" for path in missing)
         )
     warnings = list(result.skipped)
-    with warehouse_lock.hold(settings.duckdb_path), duckdb.connect(str(settings.duckdb_path), read_only=True) as con:
-        for table in required:
-            for day in days:
-                (records,) = con.execute(
-                    f"select count(*) from {crawler.RAW_SCHEMA}.{table} where dt = ?", [day]
-                ).fetchone()
-                if records == 0:
-                    warnings.append(f"{table} dt={day} landed files with no records")
+    warnings += [
+        f"{table} dt={day} landed files with no records"
+        for table in required
+        for day in days
+        if result.tables[table].records_by_partition[day.isoformat()] == 0
+    ]
     for warning in warnings:
         log.warning("crawl: %s", warning)
     return {

@@ -3,7 +3,9 @@
 optimize  rewrites a table whose partitions are split over several data files, in one commit,
           so readers see the same rows in fewer files (Athena: OPTIMIZE ... REWRITE DATA).
 vacuum    expires snapshots older than the retention and deletes the data files that only those
-          snapshots referenced (Athena: VACUUM). The current snapshot is never expired.
+          snapshots referenced, and orphan data files older than the retention that no snapshot
+          references, such as those of a writer killed before its commit (Athena: VACUUM, which
+          also removes orphan files). The current snapshot is never expired.
 """
 
 from __future__ import annotations
@@ -27,11 +29,13 @@ class MaintenanceResult:
     files_after: int
     snapshots_expired: int = 0
     files_deleted: int = 0
+    orphans_deleted: int = 0
 
     def describe(self) -> str:
         return (
             f"{self.table}: data files {self.files_before} -> {self.files_after}, "
-            f"snapshots expired {self.snapshots_expired}, files deleted {self.files_deleted}"
+            f"snapshots expired {self.snapshots_expired}, files deleted {self.files_deleted}, "
+            f"orphan files deleted {self.orphans_deleted}"
         )
 
 
@@ -68,11 +72,26 @@ def vacuum(table: Table, older_than: datetime) -> MaintenanceResult:
     table.maintenance.expire_snapshots().older_than(older_than).commit()
     table.refresh()
     kept_ids = {snapshot.snapshot_id for snapshot in table.snapshots()}
-    unreferenced = referenced_before - _live_files(table, kept_ids)
+    referenced_now = _live_files(table, kept_ids)
+    unreferenced = referenced_before - referenced_now
     for path in unreferenced:
         Path(path).unlink(missing_ok=True)
+    # Only old orphans: a younger file may belong to a commit that is still being made.
+    cutoff = older_than.timestamp()
+    orphans = [
+        path
+        for path in (Path(local_path(table.location())) / "data").rglob("*.parquet")
+        if str(path) not in referenced_before and path.stat().st_mtime < cutoff
+    ]
+    for path in orphans:
+        path.unlink()
     return MaintenanceResult(
-        table.name()[-1], files_before, len(current_data_files(table)), len(all_ids - kept_ids), len(unreferenced)
+        table.name()[-1],
+        files_before,
+        len(current_data_files(table)),
+        len(all_ids - kept_ids),
+        len(unreferenced),
+        len(orphans),
     )
 
 

@@ -3,6 +3,7 @@ snapshots and deletes only the files no kept snapshot needs."""
 
 from __future__ import annotations
 
+import os
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
@@ -90,3 +91,22 @@ def test_the_duckdb_view_follows_the_compacted_files(fragmented, tmp_path):
             "select count(*), min(cast(event_timestamp as date)) from curated.fct_events"
         ).fetchone()
     assert (count, first_day) == (35, date(2026, 2, 23))
+
+
+def test_vacuum_deletes_old_orphan_files_and_keeps_young_ones(fragmented):
+    """A writer killed before its commit leaves data files no snapshot knows; vacuum deletes them
+    once they are older than the retention, never while a commit could still be using them."""
+    data_dir = Path(fragmented.location().removeprefix("file://")) / "data"
+    old_orphan, young_orphan = data_dir / "killed-writer-old.parquet", data_dir / "killed-writer-young.parquet"
+    for orphan in (old_orphan, young_orphan):
+        orphan.write_bytes(b"PAR1")
+    ten_days_ago = (datetime.now(timezone.utc) - timedelta(days=10)).timestamp()
+    os.utime(old_orphan, (ten_days_ago, ten_days_ago))
+    referenced = set(current_data_files(fragmented))
+
+    result = maintenance.vacuum(fragmented, older_than=datetime.now(timezone.utc) - timedelta(days=5))
+
+    assert result.orphans_deleted == 1
+    assert not old_orphan.exists() and young_orphan.exists()
+    assert all(Path(path).exists() for path in referenced)
+    assert len(sorted_ids(fragmented)) == 35

@@ -1,0 +1,211 @@
+"""Per-model retries on the local target, through the real DAG and Airflow's retry handling.
+
+The model tasks run a stand-in dbt executable (LAKEHOUSE_DBT_EXECUTABLE) that logs every call and
+passes it to the real `lakehouse-dbt`, except the first `run` of one chosen model:
+- transient: it exits 1 before dbt starts, as a dropped connection would;
+- kill: the real dbt runs, but is SIGKILLed at the moment pyiceberg commits the mart's new
+  snapshot, after its data files are written. Right after the kill, the stand-in reads the table from outside and
+  records what it sees, so the test knows the state the retry started from.
+"""
+
+from __future__ import annotations
+
+import json
+import stat
+import sys
+from collections import Counter
+from datetime import date, timedelta
+from pathlib import Path
+
+import pyarrow.compute as pc
+import pytest
+
+from lakehouse import generator
+from lakehouse.audit import LocalAuditStore
+from lakehouse.config import get_settings
+from lakehouse.dbt_cosmos import venv_executable
+from lakehouse.iceberg_writer import open_catalog
+from lakehouse.pipelines import EVENTS
+from lakehouse.runner import run_for_date
+
+pytestmark = pytest.mark.e2e
+
+DAY1 = date(2026, 5, 4)
+DAY2 = DAY1 + timedelta(days=1)
+
+# The model's schema update commits first; the kill waits for the commit that adds its snapshot,
+# whose data files and manifests are on disk by then.
+KILL_AT_COMMIT = """
+import os
+import signal
+
+import pyiceberg.table
+from pyiceberg.table.update import AddSnapshotUpdate
+
+_commit = pyiceberg.table.Transaction.commit_transaction
+
+
+def _die_before_the_snapshot_commits(self):
+    if any(isinstance(update, AddSnapshotUpdate) for update in self._updates):
+        os.kill(os.getpid(), signal.SIGKILL)
+    return _commit(self)
+
+
+pyiceberg.table.Transaction.commit_transaction = _die_before_the_snapshot_commits
+"""
+
+STAND_IN = """#!{python}
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+STATE = Path({state!r})
+REAL = {real!r}
+args = sys.argv[1:]
+with open(STATE / "calls.jsonl", "a") as calls:
+    calls.write(json.dumps(args) + "\\n")
+fault = json.loads((STATE / "fault.json").read_text())
+# Cosmos selects a model by name for its tests and by fqn (fqn:lakehouse.<path>.<model>) for its run.
+selected = any(arg == fault["model"] or arg.endswith("." + fault["model"]) for arg in args)
+if args[0] == "run" and selected and not (STATE / "fault.done").exists():
+    (STATE / "fault.done").touch()
+    if fault["mode"] == "transient":
+        print("Runtime Error: connection reset by peer (injected)", file=sys.stderr)
+        sys.exit(1)
+    env = dict(os.environ, PYTHONPATH=str(STATE / "kill_at_commit"))
+    code = subprocess.run([REAL, *args], env=env).returncode
+    from lakehouse.iceberg_writer import open_catalog
+
+    catalog = open_catalog(os.environ["LAKEHOUSE_ICEBERG_CATALOG_URI"], os.environ["LAKEHOUSE_ICEBERG_WAREHOUSE"])
+    table = catalog.load_table("curated." + fault["model"])
+    data_dir = Path(table.location().removeprefix("file://")) / "data"
+    (STATE / "after_kill.json").write_text(json.dumps({{
+        "returncode": code,
+        "snapshot_id": table.current_snapshot().snapshot_id,
+        "rows": table.scan().to_arrow().num_rows,
+        "parquet_files": sorted(str(p) for p in data_dir.rglob("*.parquet")),
+    }}))
+    sys.exit(1)
+os.execv(REAL, [REAL, *args])
+"""
+
+
+@pytest.fixture(scope="module")
+def lake(airflow_db, tmp_path_factory):
+    home = tmp_path_factory.mktemp("retries")
+    state = home / "stand-in"
+    (state / "kill_at_commit").mkdir(parents=True)
+    (state / "kill_at_commit" / "sitecustomize.py").write_text(KILL_AT_COMMIT)
+    stand_in = state / "dbt"
+    stand_in.write_text(STAND_IN.format(python=sys.executable, state=str(state), real=venv_executable("lakehouse-dbt")))
+    stand_in.chmod(stand_in.stat().st_mode | stat.S_IXUSR)
+
+    patch = pytest.MonkeyPatch()
+    patch.setenv("LAKEHOUSE_HOME", str(home / "lake"))
+    patch.setenv("LAKEHOUSE_DBT_EXECUTABLE", str(stand_in))
+    patch.setenv("LAKEHOUSE_RETRIES", "1")
+    patch.setenv("LAKEHOUSE_RETRY_DELAY_SECONDS", "1")
+    settings = get_settings()
+    settings.ensure_local_dirs()
+    report = generator.generate(settings.raw_dir, start=DAY1, days=2, events_per_day=120, users=40, seed=5)
+
+    from lakehouse.dag_factory import build_dag
+
+    dag = build_dag(EVENTS, settings)
+
+    def run(day, model, mode):
+        for name in ("calls.jsonl", "fault.done", "after_kill.json"):
+            (state / name).unlink(missing_ok=True)
+        (state / "fault.json").write_text(json.dumps({"model": model, "mode": mode}))
+        dag_run = run_for_date(dag, EVENTS, day)
+        calls = [json.loads(line) for line in (state / "calls.jsonl").read_text().splitlines()]
+        return dag_run, calls
+
+    yield {"settings": settings, "report": report, "run": run, "state": state}
+    patch.undo()
+
+
+def _fct_events(settings):
+    return open_catalog(settings.iceberg_catalog_uri, settings.curated_dir.as_uri()).load_table("curated.fct_events")
+
+
+def _model_calls(calls) -> Counter:
+    """(dbt command, model) for each call the tasks made."""
+    models = ("stg_raw_events", "stg_raw_users", "fct_events", "dim_users", "quarantine_raw_events",
+              "quarantine_raw_users")
+    return Counter(
+        (args[0], model)
+        for args in calls
+        for model in models
+        if any(arg == model or arg.endswith("." + model) for arg in args)
+    )
+
+
+def test_a_transient_fault_is_retried_alone_and_the_run_succeeds(lake):
+    dag_run, calls = lake["run"](DAY1, "dim_users", "transient")
+    tries = {ti.task_id: (ti.state, ti.try_number) for ti in dag_run.get_task_instances()}
+
+    assert dag_run.state == "success"
+    assert tries["dbt.dim_users.run"] == ("success", 2)
+    assert {task: tried for task, tried in tries.items() if task != "dbt.dim_users.run"} == {
+        task: ("success", 1) for task in tries if task != "dbt.dim_users.run"
+    }, "no other task ran twice"
+    assert _model_calls(calls) == Counter(
+        {("run", m): 1 for m in ("stg_raw_events", "stg_raw_users", "fct_events", "quarantine_raw_events",
+                                 "quarantine_raw_users")}
+        | {("run", "dim_users"): 2}
+        | {("test", m): 1 for m in ("stg_raw_events", "stg_raw_users", "fct_events", "dim_users")}
+    )
+    item = LocalAuditStore(lake["settings"].audit_db_path).get("events", dag_run.run_id)
+    assert item["status"] == "SUCCEEDED" and item["failed_tasks"] == []
+    assert item["models"]["dim_users"]["rows_written"] == len(lake["report"].expected_users)
+
+
+def test_a_model_killed_mid_commit_leaves_the_previous_snapshot_and_its_retry_completes(lake):
+    settings, report = lake["settings"], lake["report"]
+    before = _fct_events(settings)
+    previous_snapshot = before.current_snapshot().snapshot_id
+    previous_rows = before.scan().to_arrow().num_rows
+    assert previous_rows == len(report.expected_event_ids[DAY1])
+    files_before = set(_parquet_files(before))
+
+    dag_run, calls = lake["run"](DAY2, "fct_events", "kill")
+    after_kill = json.loads((lake["state"] / "after_kill.json").read_text())
+    assert after_kill["returncode"] == -9, "dbt was killed, not failed"
+    assert after_kill["snapshot_id"] == previous_snapshot
+    assert after_kill["rows"] == previous_rows
+    written_by_killed_attempt = set(after_kill["parquet_files"]) - files_before
+    assert written_by_killed_attempt, "the kill came after the attempt had written its data files"
+
+    assert dag_run.state == "success"
+    tries = {ti.task_id: ti.try_number for ti in dag_run.get_task_instances()}
+    assert tries["dbt.fct_events.run"] == 2
+    assert _model_calls(calls)[("run", "fct_events")] == 2
+
+    table = _fct_events(settings)
+    events = table.scan().to_arrow()
+    for day in (DAY1, DAY2):
+        on_day = events.filter(pc.equal(events["event_date"], day))
+        assert sorted(on_day["event_id"].to_pylist()) == sorted(report.expected_event_ids[day])
+    history = [entry.snapshot_id for entry in table.history()]
+    assert previous_snapshot in history
+    assert history[history.index(previous_snapshot) + 1:] == [table.current_snapshot().snapshot_id], (
+        "the killed attempt committed nothing; the retry committed once"
+    )
+    assert not written_by_killed_attempt & _files_in_any_snapshot(table), "no snapshot uses the killed attempt's files"
+    item = LocalAuditStore(settings.audit_db_path).get("events", dag_run.run_id)
+    assert item["status"] == "SUCCEEDED"
+
+
+def _parquet_files(table) -> list[str]:
+    return sorted(str(p) for p in (Path(table.location().removeprefix("file://")) / "data").rglob("*.parquet"))
+
+
+def _files_in_any_snapshot(table) -> set[str]:
+    return {
+        entry.removeprefix("file://")
+        for snapshot in table.snapshots()
+        for entry in table.inspect.files(snapshot_id=snapshot.snapshot_id)["file_path"].to_pylist()
+    }

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from contextlib import closing
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -132,3 +132,15 @@ class LocalAuditStore:
         with closing(self._connect()) as conn:
             rows = conn.execute(query, args).fetchall()
         return sorted((json.loads(r[0]) for r in rows), key=lambda i: (i["pipeline"], i["logical_date"] or "", i["run_id"]))
+
+    def stale_runs(self, older_than: timedelta) -> list[dict[str, Any]]:
+        """Records still RUNNING that started at least ``older_than`` ago, oldest first: runs whose
+        audit end never ran, as the DynamoDB status index lists them on AWS."""
+        cutoff = datetime.now(timezone.utc) - older_than
+        with closing(self._connect()) as conn:
+            rows = conn.execute("select item from pipeline_runs where status = ?", (RUNNING,)).fetchall()
+        running = [json.loads(row[0]) for row in rows]
+        return sorted(
+            (item for item in running if datetime.fromisoformat(item["started_at"]) <= cutoff),
+            key=lambda item: item["started_at"],
+        )

@@ -117,6 +117,29 @@ def cmd_backfill(args: argparse.Namespace) -> int:
     return 0 if runs and all(run.state == "success" for run in runs) else 1
 
 
+def cmd_stale_runs(args: argparse.Namespace) -> int:
+    """Runs still RUNNING in the audit table long after they started: their audit end never ran."""
+    older_than = timedelta(hours=args.hours)
+    settings = _settings()
+    if settings.target == "aws":
+        from lakehouse.config import aws_output
+        from lakehouse.platform.aws_audit import stale_runs
+
+        table = args.table or aws_output("pipeline_runs_table")
+        if not table:
+            print("give --table, or write `terraform output -json` where LAKEHOUSE_AWS_OUTPUTS points")
+            return 2
+        runs = stale_runs(table, older_than)
+    else:
+        from lakehouse.audit import LocalAuditStore
+
+        runs = LocalAuditStore(settings.audit_db_path).stale_runs(older_than)
+    for item in runs:
+        print(f"{item['pipeline']}\t{item['run_id']}\tstarted {item['started_at']}")
+    print(f"{len(runs)} runs RUNNING for more than {args.hours:g} hours")
+    return 0
+
+
 def cmd_generate_taxi(args: argparse.Namespace) -> int:
     import shutil
 
@@ -216,6 +239,11 @@ def parser() -> argparse.ArgumentParser:
     backfill.add_argument("--max-active-runs", type=int, default=2)
     backfill.add_argument("--reprocess-behavior", choices=("none", "completed", "failed"), default="none")
     backfill.set_defaults(func=cmd_backfill)
+
+    stale = commands.add_parser("stale-runs", help="audit records still RUNNING long after their run started")
+    stale.add_argument("--hours", type=float, default=6.0)
+    stale.add_argument("--table", help="aws: the DynamoDB table (default: the pipeline_runs_table output)")
+    stale.set_defaults(func=cmd_stale_runs)
 
     summary = commands.add_parser("summary", help="tables, tests, quarantine and audit records on disk")
     summary.set_defaults(func=cmd_summary)

@@ -129,6 +129,7 @@ class AwsSettings:
     audit_state_machine_arn: str
     athena_workgroup: str
     athena_results_uri: str
+    raw_uri: str
     curated_uri: str
     glue_database: str
     alerts_topic_arn: str
@@ -138,19 +139,23 @@ def aws_outputs_path() -> Path:
     return Path(os.environ.get("LAKEHOUSE_AWS_OUTPUTS") or paths.project_root() / "include" / "aws" / "terraform-outputs.json")
 
 
+def aws_output(name: str) -> str | None:
+    """A Terraform output: LAKEHOUSE_AWS_<NAME>, else the `terraform output -json` file."""
+    value = os.environ.get(f"LAKEHOUSE_AWS_{name.upper()}")
+    if value is None:
+        path = aws_outputs_path()
+        outputs = json.loads(path.read_text()) if path.is_file() else {}
+        if name in outputs:
+            value = outputs[name]["value"] if isinstance(outputs[name], dict) else outputs[name]
+    return value
+
+
 def get_aws_settings() -> AwsSettings:
-    path = aws_outputs_path()
-    outputs = json.loads(path.read_text()) if path.is_file() else {}
-    values = {}
-    for field in fields(AwsSettings):
-        value = os.environ.get(f"LAKEHOUSE_AWS_{field.name.upper()}")
-        if value is None and field.name in outputs:
-            value = outputs[field.name]["value"] if isinstance(outputs[field.name], dict) else outputs[field.name]
-        values[field.name] = value
+    values = {field.name: aws_output(field.name) for field in fields(AwsSettings)}
     missing = sorted(name for name, value in values.items() if not value)
     if missing:
         raise ValueError(
-            f"LAKEHOUSE_TARGET=aws needs {', '.join(missing)}: write `terraform output -json` to {path} "
-            f"or set LAKEHOUSE_AWS_<NAME> environment variables"
+            f"LAKEHOUSE_TARGET=aws needs {', '.join(missing)}: write `terraform output -json` to "
+            f"{aws_outputs_path()} or set LAKEHOUSE_AWS_<NAME> environment variables"
         )
     return AwsSettings(**values)

@@ -6,10 +6,12 @@ from __future__ import annotations
 import json
 import time
 import uuid
+from datetime import datetime, timedelta, timezone
 
 import pytest
 
 from lakehouse import audit
+from lakehouse.platform.aws_audit import stale_runs
 
 @pytest.fixture
 def machine(audit_machine):
@@ -80,3 +82,28 @@ def test_failed_run_records_the_failed_tasks_once_even_when_retried(machine):
 def test_unknown_phase_fails_the_execution(machine):
     assert _execute(machine, {"phase": "middle", "item": _start("x")}) == "FAILED"
     assert _items(machine) == []
+
+
+def test_stale_runs_are_the_items_still_running_long_after_they_started(machine, moto_endpoint):
+    now = datetime.now(timezone.utc)
+
+    def started(run_id: str, hours_ago: int, pipeline: str = "events") -> dict:
+        item = {**_start(run_id), "pipeline": pipeline,
+                "started_at": (now - timedelta(hours=hours_ago)).isoformat(timespec="seconds")}
+        assert _execute(machine, {"phase": "start", "item": item}) == "SUCCEEDED"
+        return item
+
+    lost_day = started("scheduled__2026-02-20T06:00:00+00:00", hours_ago=30)
+    lost_month = started("scheduled__2026-02-01T06:00:00+00:00", hours_ago=12, pipeline="nyc_taxi")
+    started("scheduled__2026-02-24T06:00:00+00:00", hours_ago=1)
+    ended = started("scheduled__2026-02-19T06:00:00+00:00", hours_ago=40)
+    finished = audit.end_item(ended, failed_tasks=[], models={}, quarantine_reasons={}, schema_drift=[])
+    assert _execute(machine, {"phase": "end", "item": finished}) == "SUCCEEDED"
+
+    stale = stale_runs(machine["table"], timedelta(hours=6), endpoint_url=moto_endpoint)
+
+    # Oldest first, across pipelines, and only what is RUNNING.
+    assert [(s["pipeline"], s["run_id"], s["started_at"]) for s in stale] == [
+        (item["pipeline"], item["run_id"], item["started_at"]) for item in (lost_day, lost_month)
+    ]
+    assert {s["status"] for s in stale} == {audit.RUNNING}

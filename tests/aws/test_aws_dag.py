@@ -1,6 +1,6 @@
-"""The aws target's own operators (deferrable crawler run, audit through Step Functions, the SNS
-failure alert) run in a real Airflow run against moto, through the aws_default connection's
-endpoint_url. The dbt and Athena tasks are left out: moto runs no SQL."""
+"""The aws target's own operators (deferrable crawler run after its raw partition check, audit
+through Step Functions, the SNS failure alert) run in a real Airflow run against moto, through the
+aws_default connection's endpoint_url. The dbt and Athena tasks are left out: moto runs no SQL."""
 
 from __future__ import annotations
 
@@ -13,10 +13,13 @@ from datetime import datetime, timedelta, timezone
 import boto3
 import pytest
 from airflow.sdk import DAG, CronTriggerTimetable
+from botocore.client import BaseClient
+from botocore.exceptions import ClientError, ReadTimeoutError
 
 from lakehouse.config import get_aws_settings, get_settings
 from lakehouse.pipelines import EVENTS, NYC_TAXI
 from lakehouse.platform.aws import AwsPlatform
+from lakehouse.platform.aws_audit import stale_runs
 
 from conftest import moto_api  # noqa: E402  (tests/aws/conftest.py)
 from terraform_hcl import policy_actions
@@ -43,6 +46,7 @@ def aws_lake(moto_endpoint, audit_machine, monkeypatch, airflow_db):
     sns = boto3.client("sns", endpoint_url=moto_endpoint)
     sqs = boto3.client("sqs", endpoint_url=moto_endpoint)
     s3.create_bucket(Bucket=LAKE)
+    # LOGICAL's partition: without it crawl_raw would fail before starting the crawler.
     s3.put_object(Bucket=LAKE, Key=f"{PARTITION}part-0.json", Body=b'{"event_id": "e1"}\n')
     if "raw" not in [d["Name"] for d in glue.get_databases()["DatabaseList"]]:
         glue.create_database(DatabaseInput={"Name": "raw"})
@@ -181,6 +185,111 @@ def test_a_failed_crawl_fails_the_run_records_it_and_alerts_once(aws_lake):
     assert alert.startswith(f"{EVENTS.dag_id} run {run.run_id} failed: crawl_raw\n")
     assert f"/dags/{EVENTS.dag_id}/runs/" in alert and alert.endswith("/tasks/crawl_raw")
     assert json.loads(item["alerts"]["S"]) == [alert]
+
+
+def test_a_missing_raw_partition_fails_the_crawl_before_the_crawler_starts(aws_lake, capfd):
+    aws_lake["s3"].delete_object(Bucket=LAKE, Key=f"{PARTITION}part-0.json")
+
+    with recorded_api_calls() as calls:
+        run = aws_dag().test(logical_date=LOGICAL)
+
+    assert run.state == "failed"
+    states = {ti.task_id: ti.state for ti in run.get_task_instances()}
+    assert states == {"audit_start": "success", "crawl_raw": "failed", "audit_end": "failed"}
+    assert f"no raw files landed for the run's interval: expected s3://{LAKE}/{PARTITION}" in capfd.readouterr().out
+    assert aws_lake["glue"].list_crawls(CrawlerName=aws_lake["crawler"])["Crawls"] == []
+    assert "glue:StartCrawler" not in calls and calls <= granted_actions()
+    (item,) = items(aws_lake)
+    assert item["status"] == {"S": "FAILED"} and json.loads(item["failed_tasks"]["S"]) == ["crawl_raw"]
+    (alert,) = alerts(aws_lake)
+    assert alert.startswith(f"{EVENTS.dag_id} run {run.run_id} failed: crawl_raw\n")
+
+
+def test_a_partition_that_lands_before_the_retry_lets_the_run_succeed(aws_lake):
+    aws_lake["s3"].delete_object(Bucket=LAKE, Key=f"{PARTITION}part-0.json")
+    dag = aws_dag()
+    crawl = dag.get_task("crawl_raw")
+    crawl.retries, crawl.retry_delay = 1, timedelta(0)
+    # The producer delivers late: between the first try and the retry.
+    crawl.on_retry_callback = [lambda context: aws_lake["s3"].put_object(
+        Bucket=LAKE, Key=f"{PARTITION}part-0.json", Body=b'{"event_id": "e1"}\n'
+    )]
+
+    run = dag.test(logical_date=LOGICAL)
+
+    assert run.state == "success"
+    assert run.get_task_instance("crawl_raw").try_number == 2
+    assert len(aws_lake["glue"].list_crawls(CrawlerName=aws_lake["crawler"])["Crawls"]) == 1
+    (item,) = items(aws_lake)
+    assert item["status"] == {"S": "SUCCEEDED"}
+
+
+@pytest.mark.parametrize("key", [f"{PARTITION}part-0.json", PARTITION], ids=["empty-file", "folder-marker"])
+def test_an_empty_partition_passes_the_check(aws_lake, key):
+    aws_lake["s3"].delete_object(Bucket=LAKE, Key=f"{PARTITION}part-0.json")
+    aws_lake["s3"].put_object(Bucket=LAKE, Key=key, Body=b"")
+
+    run = aws_dag().test(logical_date=LOGICAL)
+
+    assert run.state == "success"
+    assert len(aws_lake["glue"].list_crawls(CrawlerName=aws_lake["crawler"])["Crawls"]) == 1
+
+
+def test_a_retried_audit_end_still_leaves_one_item(aws_lake):
+    """The first END execution runs and writes the item, but its response never reaches the task
+    (a read timeout): the retry starts a second execution under a new name, which updates the
+    same item."""
+    dag = aws_dag()
+    audit_end = dag.get_task("audit_end")
+    audit_end.retries, audit_end.retry_delay = 1, timedelta(0)
+    lost: list[str] = []
+    make_api_call = BaseClient._make_api_call
+
+    def lose_first_end_response(client, operation, params):
+        response = make_api_call(client, operation, params)
+        if operation == "StartExecution" and params["name"].endswith("-end-1"):
+            lost.append(params["name"])
+            raise ReadTimeoutError(endpoint_url=client.meta.endpoint_url)
+        return response
+
+    with mock.patch.object(BaseClient, "_make_api_call", lose_first_end_response):
+        run = dag.test(logical_date=LOGICAL)
+
+    assert run.state == "success" and lost
+    assert run.get_task_instance("audit_end").try_number == 2
+    executions = aws_lake["sfn"].list_executions(stateMachineArn=aws_lake["arn"])["executions"]
+    assert sorted("-".join(e["name"].split("-")[-2:]) for e in executions) == ["end-1", "end-2", "start-1"]
+    assert {e["status"] for e in executions} == {"SUCCEEDED"}
+    (item,) = items(aws_lake)
+    assert item["run_id"] == {"S": run.run_id} and item["status"] == {"S": "SUCCEEDED"}
+    # A retry is not a failed run: no alert.
+    assert alerts(aws_lake) == []
+
+
+def test_a_run_whose_audit_end_never_writes_stays_running_where_the_status_index_finds_it(aws_lake, moto_endpoint):
+    """Step Functions refuses the END execution (a broken IAM deploy, say), so the item keeps the
+    RUNNING that audit_start wrote, as it does when a run is marked failed by hand or times out
+    before audit_end. The alert names audit_end; the status index finds the run."""
+    make_api_call = BaseClient._make_api_call
+
+    def refuse_end(client, operation, params):
+        if operation == "StartExecution" and "-end-" in params["name"]:
+            raise ClientError({"Error": {"Code": "AccessDeniedException", "Message": "not authorized"}}, operation)
+        return make_api_call(client, operation, params)
+
+    with mock.patch.object(BaseClient, "_make_api_call", refuse_end):
+        run = aws_dag().test(logical_date=LOGICAL)
+
+    assert run.state == "failed"
+    assert run.get_task_instance("audit_end").state == "failed"
+    (alert,) = alerts(aws_lake)
+    assert alert.startswith(f"{EVENTS.dag_id} run {run.run_id} failed: audit_end\n")
+    (item,) = items(aws_lake)
+    assert item["status"] == {"S": "RUNNING"} and "ended_at" not in item
+    assert stale_runs(aws_lake["table"], timedelta(hours=1), endpoint_url=moto_endpoint) == []
+    (stale,) = stale_runs(aws_lake["table"], timedelta(0), endpoint_url=moto_endpoint)
+    assert (stale["pipeline"], stale["run_id"], stale["status"]) == ("events", run.run_id, "RUNNING")
+    assert stale["started_at"] == item["started_at"]["S"]
 
 
 def test_the_taxi_glue_job_runs_for_the_month_of_the_data_interval(aws_lake, moto_endpoint):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import date, datetime, timedelta, timezone
 
 import pytest
 import sqlglot
@@ -15,7 +16,9 @@ from airflow.providers.amazon.aws.operators.glue_crawler import GlueCrawlerRunOp
 
 from lakehouse.config import get_aws_settings, get_settings
 from lakehouse.pipelines import EVENTS, NYC_TAXI
+from lakehouse.platform.aws import LandedRawCrawlerRunOperator
 from lakehouse.platform.aws_audit import AuditExecutionOperator, execution_name
+from lakehouse.platform.landing import interval_days
 
 OUTPUTS = {
     "region": "eu-west-1",
@@ -26,6 +29,7 @@ OUTPUTS = {
     "athena_workgroup": "lakehouse-sandbox",
     "athena_results_uri": "s3://lakehouse-sandbox-athena-results/dbt/",
     "curated_uri": "s3://lakehouse-sandbox-data-lake/curated/",
+    "raw_uri": "s3://lakehouse-sandbox-data-lake/raw/",
     "glue_database": "curated",
     "alerts_topic_arn": "arn:aws:sns:eu-west-1:123456789012:lakehouse-sandbox-alerts",
 }
@@ -74,6 +78,19 @@ def test_aws_steps_use_the_native_operators(aws_outputs, monkeypatch):
     assert dbt_task.env["LAKEHOUSE_GLUE_DATABASE"] == "curated"
     assert not any(key.startswith("AWS_ACCESS") or key.startswith("AWS_SECRET") for key in dbt_task.env)
     assert dbt_task.pool == "default_pool"
+
+
+def test_the_crawl_first_looks_for_each_required_raw_partition_of_the_interval(aws_outputs, monkeypatch):
+    crawl = _dag(monkeypatch, "aws").get_task("crawl_raw")
+    assert isinstance(crawl, LandedRawCrawlerRunOperator)
+    assert (crawl.raw_uri, crawl.required_tables) == (OUTPUTS["raw_uri"], EVENTS.required_raw_tables)
+    assert _dag(monkeypatch, "aws", NYC_TAXI).get_task("crawl_cleaned").required_tables == ()
+    # Days as dbt's in_data_interval takes them: a daily run at 06:00 covers the day before, a
+    # monthly run every day of its month.
+    run = datetime(2026, 2, 24, 6, tzinfo=timezone.utc)
+    assert interval_days(run - timedelta(days=1), run) == [date(2026, 2, 23)]
+    january = interval_days(datetime(2026, 1, 1, tzinfo=timezone.utc), datetime(2026, 2, 1, tzinfo=timezone.utc))
+    assert (len(january), january[0], january[-1]) == (31, date(2026, 1, 1), date(2026, 1, 31))
 
 
 def test_marts_are_compacted_and_vacuumed_by_athena(aws_outputs, monkeypatch):

@@ -222,3 +222,23 @@ def test_start_item_for_run_reads_the_task_context():
     assert item["data_interval_start"] == "2026-02-23T06:00:00+00:00"
     assert item["logical_date"] == "2026-02-24T06:00:00+00:00"
     assert item["status"] == RUNNING
+
+
+def test_stale_runs_are_the_records_still_running_long_after_they_started(lake_env, capsys):
+    from lakehouse import cli
+
+    store = LocalAuditStore(lake_env.audit_db_path)
+    long_ago = (datetime.now(UTC) - timedelta(hours=8)).isoformat(timespec="seconds")
+    killed = {**started(run_id="killed"), "started_at": long_ago}
+    finished = end_item({**started(run_id="finished"), "started_at": long_ago}, failed_tasks=[], models={},
+                        quarantine_reasons={}, schema_drift=[])  # fmt: skip
+    still_going = started(run_id="still-going")
+    for item in (killed, finished, still_going):
+        store.put(item)
+
+    assert [item["run_id"] for item in store.stale_runs(timedelta(hours=6))] == ["killed"]
+    assert [item["run_id"] for item in store.stale_runs(timedelta(0))] == ["killed", "still-going"]
+
+    assert cli.main(["stale-runs", "--hours", "6"]) == 0
+    printed = capsys.readouterr().out.splitlines()
+    assert printed == [f"lakehouse\tkilled\tstarted {long_ago}", "1 runs RUNNING for more than 6 hours"]

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import os
 from typing import Any
 
 from airflow.providers.amazon.aws.hooks.s3 import S3Hook
@@ -14,7 +12,7 @@ from airflow.sdk import BaseOperator
 from airflow.task.trigger_rule import TriggerRule
 
 from lakehouse import alerts
-from lakehouse.config import AwsSettings, Settings, aws_outputs_path
+from lakehouse.config import AwsSettings, Settings
 from lakehouse.dbt_cosmos import venv_executable
 from lakehouse.pipelines import RAW_ZONE, Pipeline
 from lakehouse.platform import AUDIT_END_TASK, AUDIT_START_TASK, MARTS_SCHEMA, clean_task_id, crawl_task_id
@@ -47,15 +45,6 @@ class LandedRawCrawlerRunOperator(GlueCrawlerRunOperator):
         if missing:
             raise partitions_missing(missing)
         return super().execute(context)
-
-
-def _raw_uri(aws: AwsSettings) -> str:
-    # TEMPORARY until AwsSettings declares raw_uri (config.py): the lookup get_aws_settings does.
-    if hasattr(aws, "raw_uri"):
-        return aws.raw_uri
-    path = aws_outputs_path()
-    outputs = json.loads(path.read_text()) if path.is_file() else {}
-    return os.environ.get("LAKEHOUSE_AWS_RAW_URI") or outputs["raw_uri"]["value"]
 
 
 class AwsPlatform:
@@ -93,7 +82,7 @@ class AwsPlatform:
         return LandedRawCrawlerRunOperator(
             task_id=crawl_task_id(pipeline),
             crawler_name=crawler,
-            raw_uri=_raw_uri(self.aws),
+            raw_uri=self.aws.raw_uri,
             required_tables=pipeline.required_raw_tables,
             region_name=self.aws.region,
             deferrable=True,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from datetime import date, datetime, timedelta, timezone
+from datetime import datetime, timezone
 from typing import Any
 
 from airflow.providers.standard.operators.python import PythonOperator
@@ -16,6 +16,7 @@ from lakehouse.config import DUCKDB_POOL, Settings, get_settings
 from lakehouse.dbt_cosmos import venv_executable
 from lakehouse.pipelines import RAW_ZONE, Pipeline
 from lakehouse.platform import AUDIT_END_TASK, AUDIT_START_TASK, MARTS_SCHEMA, clean_task_id, crawl_task_id
+from lakehouse.platform.landing import interval_days, partitions_missing
 
 log = logging.getLogger(__name__)
 
@@ -30,16 +31,6 @@ def record_run_start(pipeline: str, **context: Any) -> None:
     log.info("audit: %s run %s is %s", pipeline, item["run_id"], item["status"])
 
 
-class RawPartitionMissing(Exception):
-    """A required raw table has no partition for a day of the run. Not an AirflowFailException:
-    the files may only be late, so the task's retries look again before the run fails."""
-
-
-def _interval_days(context: dict[str, Any]) -> list[date]:
-    first, end = context["data_interval_start"].date(), context["data_interval_end"].date()
-    return [first + timedelta(days=offset) for offset in range((end - first).days)]
-
-
 def crawl_raw_zone(tables: list[str], required: list[str], **context: Any) -> dict[str, Any]:
     from lakehouse import crawler, warehouse_lock
 
@@ -49,17 +40,15 @@ def crawl_raw_zone(tables: list[str], required: list[str], **context: Any) -> di
         result = crawler.crawl(settings.raw_dir, settings.crawler_catalog_path, settings.duckdb_path, tables)
     log.info("crawl:\n%s", crawler.main_summary(result))
 
-    days = _interval_days(context)
+    days = interval_days(context["data_interval_start"], context["data_interval_end"])
     missing = [
-        settings.raw_dir / table / f"dt={day}"
+        f"{settings.raw_dir / table / f'dt={day}'}/"
         for table in required
         for day in days
         if day.isoformat() not in result.tables[table].partitions
     ]
     if missing:
-        raise RawPartitionMissing(
-            "no raw files landed for the run's interval: expected " + ", ".join(f"{path}/" for path in missing)
-        )
+        raise partitions_missing(missing)
     warnings = list(result.skipped)
     warnings += [
         f"{table} dt={day} landed files with no records"

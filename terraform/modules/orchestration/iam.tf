@@ -237,6 +237,8 @@ data "aws_iam_policy_document" "execution" {
     ]
   }
 
+  # Athena lists what it reads and writes for dbt, and crawl_raw lists the run's raw partitions
+  # (raw/<table>/dt=YYYY-MM-DD/) before it starts the crawler.
   statement {
     sid       = "LakeDataBuckets"
     actions   = ["s3:ListBucket", "s3:GetBucketLocation"]

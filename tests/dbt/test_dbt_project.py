@@ -117,3 +117,29 @@ def test_rows_outside_the_interval_are_refused(lake_env, tmp_path, monkeypatch):
     assert "1 rows have event_date outside the data interval [2026-02-23, 2026-02-24)" in completed.stdout
     catalog = open_catalog(settings.iceberg_catalog_uri, settings.curated_dir.as_uri())
     assert not catalog.table_exists("curated.out_of_interval")
+
+
+def test_runs_of_two_dates_interleaved_see_only_their_own_interval(lake_env):
+    """What a backfill with two active runs does: the staging view is rebuilt for day 2 between
+    day 1's staging and day 1's mart. Day 1's mart and tests must still read day 1 alone."""
+    settings = lake_env
+    report = generator.generate(settings.raw_dir, start=DAY, days=2, events_per_day=120, users=40, seed=8)
+    crawl(settings)
+    day1, day2 = INTERVAL, {**INTERVAL, "data_interval_start": "2026-02-24", "data_interval_end": "2026-02-25"}
+    steps = [
+        ("run", ["stg_raw_events", "stg_raw_users"], day1),
+        ("run", ["stg_raw_events", "stg_raw_users"], day2),
+        ("run", ["fct_events"], day1),
+        ("test", ["stg_raw_events", "fct_events"], day1),
+        ("run", ["fct_events"], day2),
+    ]
+    for command, models, interval in steps:
+        completed, statuses = dbt(settings, command, "--select", *models, vars=interval)
+        assert completed.returncode == 0, completed.stdout[-3000:]
+        assert set(statuses.values()) <= {"success", "pass"}
+
+    fct = open_catalog(settings.iceberg_catalog_uri, settings.curated_dir.as_uri()).load_table("curated.fct_events")
+    rows = fct.scan().to_arrow()
+    for day in report.expected_event_ids:
+        on_day = [r["event_id"] for r in rows.to_pylist() if r["event_date"] == day]
+        assert sorted(on_day) == sorted(report.expected_event_ids[day])

@@ -1,11 +1,15 @@
-{#- Every raw event line of the run's interval, typed, with the reason it cannot be used (NULL
-    when it can). stg_raw_events keeps the usable lines; quarantine_raw_events keeps the rest, so
-    the two together account for every line that landed. -#}
-{% macro check_raw_events(raw_relation) %}
+{#- Every raw event line (of the run's interval only, when interval_only), typed, with the reason
+    it cannot be used (NULL when it can). stg_raw_events keeps the usable lines; quarantine_raw_events
+    keeps the rest of the interval, so the two together account for every line that landed.
+
+    Each landing partition is checked on its own (duplicates are found within a partition), so a
+    partition's result does not depend on which others are read: the staging view can hold every
+    partition, and runs of different dates read their own slice of it at the same time. -#}
+{% macro check_raw_events(raw_relation, interval_only=true) %}
   {%- set event_types = var('accepted_event_types') -%}
     with objects as (
 
-        {{ raw_json_lines(raw_relation, in_data_interval('cast(dt as date)')) }}
+        {{ raw_json_lines(raw_relation, in_data_interval('cast(dt as date)') if interval_only else none) }}
 
     ),
 
@@ -59,10 +63,10 @@
         select
             *,
             row_number() over (
-                partition by check_code is null, event_id order by file_path, line_number
+                partition by partition_date, check_code is null, event_id order by file_path, line_number
             ) as occurrence,
             first_value(file_path || ':' || cast(line_number as varchar)) over (
-                partition by check_code is null, event_id order by file_path, line_number
+                partition by partition_date, check_code is null, event_id order by file_path, line_number
             ) as first_seen_at
         from checked
 

@@ -4,6 +4,7 @@
 with events as (
 
     select * from {{ ref('stg_raw_events') }}
+    where {{ in_data_interval('partition_date') }}
 
 ),
 

@@ -11,7 +11,7 @@ CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
 # Airflow and pyiceberg (about 30% of a DAG run here).
 unexport PYTHONDONTWRITEBYTECODE
 
-.PHONY: install demo test backfill manifest bench clean
+.PHONY: install demo test backfill manifest bench clean deploy-mwaa
 
 install: $(STAMP) $(CHECKOV_STAMP)
 
@@ -40,6 +40,13 @@ backfill: install
 
 manifest: install
 	$(BIN)/lakehouse manifest
+
+# make deploy-mwaa ENV=sandbox [DRY_RUN=1], with terraform/ initialised on ENV's state (docs/aws-deploy.md).
+deploy-mwaa: install
+	test -n "$(ENV)" || { echo "give ENV=<environment>, for example ENV=sandbox"; exit 2; }
+	mkdir -p include/aws
+	outputs="$$(terraform -chdir=terraform output -json)" && printf '%s\n' "$$outputs" > include/aws/terraform-outputs.json
+	$(BIN)/lakehouse deploy-mwaa --environment $(ENV) $(if $(DRY_RUN),--dry-run)
 
 # Measurements for docs/benchmarks.md (never asserted in tests).
 bench: install

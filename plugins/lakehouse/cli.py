@@ -140,6 +140,19 @@ def cmd_stale_runs(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_deploy_mwaa(args: argparse.Namespace) -> int:
+    from lakehouse import mwaa_deploy
+    from lakehouse.config import get_settings
+
+    try:
+        target = mwaa_deploy.target_from_outputs(args.environment)
+        mwaa_deploy.deploy(target, mwaa_deploy.build(get_settings()), dry_run=args.dry_run)
+    except mwaa_deploy.DeployError as error:
+        print(error)
+        return 1
+    return 0
+
+
 def cmd_generate_taxi(args: argparse.Namespace) -> int:
     import shutil
 
@@ -251,6 +264,13 @@ def parser() -> argparse.ArgumentParser:
     manifest = commands.add_parser("manifest", help="rebuild include/dbt/manifest.json (or --check it)")
     manifest.add_argument("--check", action="store_true")
     manifest.set_defaults(func=cmd_manifest)
+
+    deploy_mwaa = commands.add_parser(
+        "deploy-mwaa", help="upload dags/, plugins.zip, requirements.txt and startup.sh to MWAA and update it"
+    )
+    deploy_mwaa.add_argument("--environment", required=True, help="the Terraform environment (sandbox, ...)")
+    deploy_mwaa.add_argument("--dry-run", action="store_true", help="print what would change, change nothing")
+    deploy_mwaa.set_defaults(func=cmd_deploy_mwaa)
     return root
 
 

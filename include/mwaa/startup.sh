@@ -1,0 +1,18 @@
+#!/bin/sh
+# MWAA runs this before each Airflow component starts. lakehouse.mwaa_deploy uploads it with each
+# package's version placeholder replaced by the version requirements.txt pins that package to.
+#
+# dbt gets a virtual environment of its own, as in Cosmos's MWAA guide: installed beside Airflow it
+# would be held to Airflow's constraints file.
+set -eu
+
+export DBT_VENV_PATH="${AIRFLOW_HOME}/dbt_venv"
+# MWAA sets PIP_USER=true for its own installs, and pip refuses user installs into a venv.
+export PIP_USER=false
+python3 -m venv "${DBT_VENV_PATH}"
+"${DBT_VENV_PATH}/bin/pip" install --quiet "dbt-core==@dbt-core@" "dbt-athena-community==@dbt-athena-community@"
+export PIP_USER=true
+
+# Read by lakehouse.config: the DAGs build the aws target, and Cosmos runs this dbt.
+export LAKEHOUSE_TARGET=aws
+export LAKEHOUSE_DBT_EXECUTABLE="${DBT_VENV_PATH}/bin/dbt"

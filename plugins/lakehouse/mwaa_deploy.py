@@ -1,0 +1,290 @@
+"""Deploying the project to MWAA (`lakehouse deploy-mwaa`).
+
+MWAA reads four things from its source bucket. It syncs the dags/ prefix to every Airflow component
+within a minute or so. It loads plugins.zip, requirements.txt and startup.sh only when the
+environment is updated to new object versions, which restarts Airflow (20 to 30 minutes). The
+deploy puts the dbt project and the Terraform outputs under dags/include/, where lakehouse.paths
+finds them on MWAA. It uploads only objects whose content changed and deletes what no longer exists
+under dags/. It updates the environment only when the environment is not already on the bucket's
+latest version of one of those three objects, so a deploy whose update failed is completed by the
+next one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import re
+import tempfile
+import zipfile
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from fnmatch import fnmatch
+from pathlib import Path
+from typing import Any
+
+import boto3
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
+
+from lakehouse import paths
+from lakehouse.config import Settings, aws_output, aws_outputs_path
+from lakehouse.manifest import fingerprint, parse_project
+
+# The keys that the orchestration module's aws_mwaa_environment points MWAA at (a test keeps them
+# equal).
+DAGS_PREFIX = "dags/"
+PLUGINS_KEY = "plugins.zip"
+REQUIREMENTS_KEY = "requirements.txt"
+STARTUP_KEY = "startup.sh"
+
+# The UpdateEnvironment parameter that selects each object's version.
+VERSION_PARAMETERS = {
+    PLUGINS_KEY: "PluginsS3ObjectVersion",
+    REQUIREMENTS_KEY: "RequirementsS3ObjectVersion",
+    STARTUP_KEY: "StartupScriptS3ObjectVersion",
+}
+
+# MWAA's dags folder is the project root there (lakehouse.paths), so include/ goes under dags/.
+DBT_PREFIX = f"{DAGS_PREFIX}include/dbt/"
+MANIFEST_KEY = f"{DBT_PREFIX}manifest.json"
+OUTPUTS_KEY = f"{DAGS_PREFIX}include/aws/terraform-outputs.json"
+
+# MWAA's documented requirements convention: the constraints of the Airflow release the environment
+# runs, for the Python it runs (3.11, as pyproject.toml requires).
+CONSTRAINTS_URL = "https://raw.githubusercontent.com/apache/airflow/constraints-{airflow}/constraints-3.11.txt"
+
+# Build output is never deployed: bytecode and the editable install's metadata anywhere, and dbt's
+# target-path and log-path at the top of the dbt project.
+BUILD_OUTPUT = ("__pycache__", "*.pyc", "*.egg-info")
+DBT_BUILD_OUTPUT = ("target", "logs")
+
+# Each object carries the sha256 of its content in its metadata. The bucket is SSE-KMS, and there an
+# ETag is not the MD5 of the content.
+DIGEST_METADATA = "sha256"
+
+_PIN_PLACEHOLDER = re.compile(r"@([A-Za-z0-9._-]+)@")
+
+
+class DeployError(RuntimeError):
+    """A deploy that must not go ahead; the message says why."""
+
+
+def pinned(requirements: str, package: str) -> str:
+    """The version that requirements.txt pins a package to with ==."""
+    for line in requirements.splitlines():
+        line = line.partition("#")[0].strip()
+        if line and not line.startswith("-"):
+            requirement = Requirement(line)
+            specifiers = list(requirement.specifier)
+            if (
+                canonicalize_name(requirement.name) == canonicalize_name(package)
+                and len(specifiers) == 1
+                and specifiers[0].operator == "=="
+            ):
+                return specifiers[0].version
+    raise DeployError(f"requirements.txt must pin {package} with ==")
+
+
+def mwaa_requirements(requirements: str) -> str:
+    """requirements.txt as MWAA installs it: under the constraints of the pinned Airflow release."""
+    url = CONSTRAINTS_URL.format(airflow=pinned(requirements, "apache-airflow"))
+    return f'--constraint "{url}"\n{requirements}'
+
+
+def startup_script(template: str, requirements: str) -> str:
+    """include/mwaa/startup.sh with each @package@ replaced by the version requirements.txt pins."""
+    return _PIN_PLACEHOLDER.sub(lambda match: pinned(requirements, match.group(1)), template)
+
+
+def _files(root: Path, skipped_at_top: tuple[str, ...] = ()) -> dict[str, bytes]:
+    """Every file under root, without build output, by its POSIX path relative to root, sorted."""
+    found: dict[str, bytes] = {}
+    for path in sorted(root.rglob("*")):
+        parts = path.relative_to(root).parts
+        if path.is_dir() or parts[0] in skipped_at_top:
+            continue
+        if any(fnmatch(part, pattern) for part in parts for pattern in BUILD_OUTPUT):
+            continue
+        found["/".join(parts)] = path.read_bytes()
+    return found
+
+
+def plugins_zip(plugins_dir: Path) -> bytes:
+    """plugins/ as MWAA unpacks it into $AIRFLOW_HOME/plugins, with the lakehouse package at the top.
+
+    A new plugins.zip costs an environment update, so building it again from the same files gives
+    the same bytes: sorted entries, a fixed date and mode, and entries stored rather than deflated,
+    because deflate output can differ between zlib builds.
+    """
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_STORED) as archive:
+        for name, body in _files(plugins_dir).items():
+            entry = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
+            # Unix, wherever the zip is built, so that the mode below is what unzip applies.
+            entry.create_system = 3
+            entry.external_attr = 0o644 << 16
+            archive.writestr(entry, body)
+    return buffer.getvalue()
+
+
+def aws_manifest(settings: Settings) -> bytes:
+    """The manifest that Cosmos reads on MWAA, parsed for the aws target. The committed manifest is
+    the local target's, and the marts' materialisation differs between the two."""
+    with tempfile.TemporaryDirectory() as tmp:
+        return parse_project(replace(settings, target="aws"), Path(tmp)).read_bytes()
+
+
+def build(settings: Settings) -> dict[str, bytes]:
+    """Every object the deploy keeps in the bucket, by key."""
+    root = paths.project_root()
+    outputs = aws_outputs_path()
+    if not outputs.is_file():
+        raise DeployError(f"{outputs} not found: write `terraform output -json` there (the DAGs read it on MWAA)")
+    requirements = (root / "requirements.txt").read_text()
+    objects = {DAGS_PREFIX + name: body for name, body in _files(root / "dags").items()}
+    objects |= {DBT_PREFIX + name: body for name, body in _files(settings.dbt_project_dir, DBT_BUILD_OUTPUT).items()}
+    objects[MANIFEST_KEY] = aws_manifest(settings)
+    objects[OUTPUTS_KEY] = outputs.read_bytes()
+    objects[PLUGINS_KEY] = plugins_zip(paths.plugins_dir())
+    objects[REQUIREMENTS_KEY] = mwaa_requirements(requirements).encode()
+    template = (root / "include" / "mwaa" / "startup.sh").read_text()
+    objects[STARTUP_KEY] = startup_script(template, requirements).encode()
+    return objects
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where a deploy goes: the MWAA source bucket, and the environment that reads it (None, or
+    not found, before Terraform has created it)."""
+
+    bucket: str
+    environment: str | None
+    s3: Any
+    mwaa: Any
+
+
+def target_from_outputs(environment: str) -> Target:
+    """The bucket and environment named by the Terraform outputs, which must be environment's."""
+    bucket, region = aws_output("mwaa_bucket"), aws_output("region")
+    if not bucket or not region:
+        raise DeployError(f"no mwaa_bucket or region output: write `terraform output -json` to {aws_outputs_path()}")
+    # Terraform names the bucket <project>-<environment>-mwaa-<account id> (terraform/locals.tf), so
+    # the outputs of another environment's state stop here.
+    if f"-{environment}-mwaa-" not in bucket:
+        raise DeployError(
+            f"{aws_outputs_path()} holds the outputs of another environment than {environment} (bucket {bucket})"
+        )
+    return Target(
+        bucket=bucket,
+        environment=aws_output("mwaa_environment_name"),
+        s3=boto3.client("s3", region_name=region),
+        mwaa=boto3.client("mwaa", region_name=region),
+    )
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What a deploy changes: keys to upload and to delete, and the environment update."""
+
+    uploads: list[str]
+    deletes: list[str]
+    # The keys whose current version the environment must be updated to.
+    updates: list[str]
+    # The bucket's current version of each key MWAA loads by version, before any upload.
+    versions: dict[str, str]
+    environment_found: bool
+
+    def lines(self, target: Target, dry_run: bool) -> list[str]:
+        prefix = "would " if dry_run else ""
+        lines = [f"{prefix}upload s3://{target.bucket}/{key}" for key in self.uploads]
+        lines += [f"{prefix}delete s3://{target.bucket}/{key}" for key in self.deletes]
+        if self.updates:
+            parameters = ", ".join(VERSION_PARAMETERS[key] for key in self.updates)
+            lines.append(f"{prefix}update MWAA environment {target.environment}: {parameters}")
+        if not self.environment_found:
+            name = target.environment or "in the Terraform outputs"
+            lines.append(f"no MWAA environment {name} yet: Terraform gives it the latest versions when it creates it")
+        return lines or [f"nothing to deploy: s3://{target.bucket} and MWAA environment {target.environment} are up to date"]
+
+
+def _digest(body: bytes) -> str:
+    return hashlib.sha256(body).hexdigest()
+
+
+def _environment(target: Target) -> dict[str, Any] | None:
+    if not target.environment:
+        return None
+    try:
+        return target.mwaa.get_environment(Name=target.environment)["Environment"]
+    except target.mwaa.exceptions.ResourceNotFoundException:
+        return None
+
+
+def _unchanged(target: Target, key: str, body: bytes, head: dict[str, Any]) -> bool:
+    if head["Metadata"].get(DIGEST_METADATA) == _digest(body):
+        return True
+    # Each dbt parse stamps new times and ids into the manifest, so it has changed only when what
+    # Cosmos builds the graph from has (lakehouse.manifest.fingerprint).
+    if key == MANIFEST_KEY:
+        deployed = target.s3.get_object(Bucket=target.bucket, Key=key)["Body"].read()
+        return fingerprint(json.loads(deployed)) == fingerprint(json.loads(body))
+    return False
+
+
+def plan(target: Target, objects: dict[str, bytes]) -> Plan:
+    """What it takes to bring the bucket and the environment to objects."""
+    environment = _environment(target)
+    airflow = pinned(objects[REQUIREMENTS_KEY].decode(), "apache-airflow")
+    if environment and environment["AirflowVersion"] != airflow:
+        raise DeployError(
+            f"requirements.txt pins apache-airflow=={airflow}, but MWAA environment {target.environment} runs "
+            f"Airflow {environment['AirflowVersion']}: the requirements and their constraints are for another "
+            "Airflow release than the environment's. Make the airflow_version Terraform variable and the pin agree."
+        )
+    pages = target.s3.get_paginator("list_objects_v2").paginate(Bucket=target.bucket)
+    listed = [item["Key"] for page in pages for item in page.get("Contents", [])]
+    heads = {key: target.s3.head_object(Bucket=target.bucket, Key=key) for key in listed if key in objects}
+    uploads = [key for key, body in objects.items() if key not in heads or not _unchanged(target, key, body, heads[key])]
+    versions = {key: heads[key]["VersionId"] for key in VERSION_PARAMETERS if key in heads}
+    updates = [
+        key
+        for key, parameter in VERSION_PARAMETERS.items()
+        if environment and (key in uploads or environment.get(parameter) != versions[key])
+    ]
+    return Plan(
+        uploads=uploads,
+        deletes=sorted(key for key in listed if key.startswith(DAGS_PREFIX) and key not in objects),
+        updates=updates,
+        versions=versions,
+        environment_found=environment is not None,
+    )
+
+
+def deploy(target: Target, objects: dict[str, bytes], *, dry_run: bool = False,
+           report: Callable[[str], None] = print) -> Plan:
+    """Bring the bucket and the environment to objects, reporting each change; a dry run only
+    reports them."""
+    planned = plan(target, objects)
+    for line in planned.lines(target, dry_run):
+        report(line)
+    if dry_run:
+        return planned
+    versions = dict(planned.versions)
+    for key in planned.uploads:
+        body = objects[key]
+        put = target.s3.put_object(Bucket=target.bucket, Key=key, Body=body, Metadata={DIGEST_METADATA: _digest(body)})
+        if key in VERSION_PARAMETERS:
+            versions[key] = put["VersionId"]
+    # Deleted after the uploads, so that a DAG file that moved is never missing from MWAA.
+    for start in range(0, len(planned.deletes), 1000):
+        batch = [{"Key": key} for key in planned.deletes[start:start + 1000]]
+        deleted = target.s3.delete_objects(Bucket=target.bucket, Delete={"Objects": batch, "Quiet": True})
+        if deleted.get("Errors"):
+            raise DeployError(f"S3 did not delete: {deleted['Errors']}")
+    if planned.updates:
+        target.mwaa.update_environment(
+            Name=target.environment, **{VERSION_PARAMETERS[key]: versions[key] for key in planned.updates}
+        )
+    return planned

@@ -1,0 +1,382 @@
+"""The MWAA deploy (lakehouse.mwaa_deploy) against moto's S3 on 127.0.0.1. moto has no MWAA, so
+botocore's Stubber checks the MWAA calls.
+
+The project is deployed once for the module. The bucket's dags/ prefix and unzipped plugins.zip are
+rebuilt into the tree an MWAA component has, and the DAGs must import from that tree alone. A rebuild
+of the unchanged project uploads nothing. Small stand-in projects check which object versions reach
+UpdateEnvironment."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import uuid
+import zipfile
+from dataclasses import replace
+from pathlib import Path
+from types import SimpleNamespace
+
+import boto3
+import pytest
+from botocore.stub import Stubber
+
+from lakehouse import mwaa_deploy, paths
+from lakehouse.config import get_settings
+from lakehouse.mwaa_deploy import (
+    MANIFEST_KEY,
+    PLUGINS_KEY,
+    REQUIREMENTS_KEY,
+    STARTUP_KEY,
+    VERSION_PARAMETERS,
+    DeployError,
+    Target,
+)
+from lakehouse.pipelines import EVENTS, NYC_TAXI
+from terraform_hcl import MODULES, typed_blocks
+
+REQUIREMENTS = (paths.project_root() / "requirements.txt").read_text()
+AIRFLOW = mwaa_deploy.pinned(REQUIREMENTS, "apache-airflow")
+ENVIRONMENT = "lakehouse-sandbox"
+# UpdateEnvironment's answer.
+UPDATED = {"Arn": f"arn:aws:airflow:us-east-1:123456789012:environment/{ENVIRONMENT}"}
+# What the DAGs need from `terraform output -json`, plus what the deploy reads.
+OUTPUTS = {
+    "region": "us-east-1",
+    "raw_crawler_name": "lakehouse-sandbox-raw",
+    "cleaned_crawler_name": "lakehouse-sandbox-cleaned",
+    "taxi_glue_job_name": "lakehouse-sandbox-clean-yellow-trips",
+    "audit_state_machine_arn": "arn:aws:states:us-east-1:123456789012:stateMachine:lakehouse-sandbox-audit",
+    "athena_workgroup": "lakehouse-sandbox",
+    "athena_results_uri": "s3://lakehouse-sandbox-athena-results/dbt/",
+    "curated_uri": "s3://lakehouse-sandbox-data-lake/curated/",
+    "raw_uri": "s3://lakehouse-sandbox-data-lake/raw/",
+    "glue_database": "curated",
+    "alerts_topic_arn": "arn:aws:sns:us-east-1:123456789012:lakehouse-sandbox-alerts",
+    "mwaa_environment_name": ENVIRONMENT,
+}
+
+# Stands in for `python3 -m venv DIR` when startup.sh runs: the venv's pip records its arguments.
+FAKE_PYTHON3 = """#!/bin/sh
+[ "$1 $2" = "-m venv" ] || exit 1
+mkdir -p "$3/bin"
+printf '#!/bin/sh\\necho "$@" > "%s/pip-args"\\n' "$3" > "$3/bin/pip"
+chmod +x "$3/bin/pip"
+"""
+
+# Runs in the MWAA-like tree: only its plugins/ may provide lakehouse (the editable install's path
+# entry is dropped), and the DAG folder is the one Airflow is configured with.
+DAGBAG_PROBE = """
+import json, os, sys
+from pathlib import Path
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(sys.argv[1]).resolve()]
+from airflow.dag_processing.dagbag import DagBag
+from lakehouse import paths
+from lakehouse.config import aws_outputs_path, get_settings
+bag = DagBag(dag_folder=os.environ["AIRFLOW__CORE__DAGS_FOLDER"])
+loaded = {
+    "import_errors": {path: str(error) for path, error in bag.import_errors.items()},
+    "dag_ids": sorted(bag.dag_ids),
+    "project_root": str(paths.project_root()),
+    "outputs": str(aws_outputs_path()),
+    "target": get_settings().target,
+    "lakehouse_files": sorted(m.__file__ for n, m in sys.modules.items() if n.split(".")[0] == "lakehouse"),
+}
+if sys.argv[2] in bag.dags:
+    dbt_task = bag.dags[sys.argv[2]].get_task("dbt.fct_events.run")
+    loaded |= {"dbt_executable": dbt_task.dbt_executable_path, "dbt_project_dir": str(dbt_task.project_dir)}
+print(json.dumps(loaded))
+"""
+
+
+class LatestVersion:
+    """Equal to the bucket's current version of a key at the moment UpdateEnvironment is called:
+    the version the deploy has just uploaded, or the one already there."""
+
+    def __init__(self, s3, bucket: str, key: str):
+        self.s3, self.bucket, self.key = s3, bucket, key
+
+    def __eq__(self, other) -> bool:
+        return other == self.s3.head_object(Bucket=self.bucket, Key=self.key)["VersionId"]
+
+    def __repr__(self) -> str:
+        return f"<latest version of {self.key}>"
+
+
+def versioned_bucket(s3) -> str:
+    """An MWAA source bucket named as Terraform names the sandbox's, versioned as the storage module makes it."""
+    bucket = f"lakehouse-sandbox-mwaa-{uuid.uuid4().hex[:12]}"
+    s3.create_bucket(Bucket=bucket)
+    s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+    return bucket
+
+
+def environment(versions: dict[str, str], airflow: str = AIRFLOW) -> dict:
+    """GetEnvironment's answer: an available environment on these object versions."""
+    return {"Environment": {
+        "Name": ENVIRONMENT, "Status": "AVAILABLE", "AirflowVersion": airflow,
+        **{VERSION_PARAMETERS[key]: version for key, version in versions.items()},
+    }}
+
+
+def current_versions(s3, bucket: str) -> dict[str, str]:
+    return {key: s3.head_object(Bucket=bucket, Key=key)["VersionId"] for key in VERSION_PARAMETERS}
+
+
+def keys(s3, bucket: str) -> set[str]:
+    return {item["Key"] for item in s3.list_objects_v2(Bucket=bucket).get("Contents", [])}
+
+
+def object_versions(s3, bucket: str) -> int:
+    listed = s3.list_object_versions(Bucket=bucket)
+    return len(listed.get("Versions", [])) + len(listed.get("DeleteMarkers", []))
+
+
+def write_outputs(path: Path, bucket: str) -> Path:
+    # The shape `terraform output -json` writes.
+    values = {**OUTPUTS, "mwaa_bucket": bucket}
+    path.write_text(json.dumps({k: {"value": v, "type": "string", "sensitive": False} for k, v in values.items()}))
+    return path
+
+
+def mwaa_client():
+    return boto3.client("mwaa", region_name="us-east-1")
+
+
+@pytest.fixture(scope="module")
+def first_deploy(moto_endpoint, tmp_path_factory):
+    """The project deployed to a bucket holding a retired DAG file and a file outside dags/, after a
+    dry run; the environment is on older versions of all three objects."""
+    tmp = tmp_path_factory.mktemp("mwaa-deploy")
+    with pytest.MonkeyPatch.context() as patch:
+        # target_from_outputs makes its own S3 client; the standard endpoint variable points it at moto.
+        patch.setenv("AWS_ENDPOINT_URL_S3", moto_endpoint)
+        s3 = boto3.client("s3", endpoint_url=moto_endpoint)
+        bucket = versioned_bucket(s3)
+        s3.put_object(Bucket=bucket, Key="dags/retired_dag.py", Body=b"# removed from the project\n")
+        s3.put_object(Bucket=bucket, Key="notes/readme.txt", Body=b"not the deploy's\n")
+        patch.setenv("LAKEHOUSE_AWS_OUTPUTS", str(write_outputs(tmp / "terraform-outputs.json", bucket)))
+
+        mwaa = mwaa_client()
+        target = replace(mwaa_deploy.target_from_outputs("sandbox"), mwaa=mwaa)
+        objects = mwaa_deploy.build(get_settings())
+        dry_run, deployed = [], []
+        with Stubber(mwaa) as stubber:
+            older = environment({key: "an-older-version" for key in VERSION_PARAMETERS})
+            # Calls must come in this order, so an update during the dry run fails the Stubber.
+            stubber.add_response("get_environment", older, {"Name": ENVIRONMENT})
+            stubber.add_response("get_environment", older, {"Name": ENVIRONMENT})
+            all_latest = {parameter: LatestVersion(s3, bucket, key) for key, parameter in VERSION_PARAMETERS.items()}
+            stubber.add_response("update_environment", UPDATED, {"Name": ENVIRONMENT, **all_latest})
+            mwaa_deploy.deploy(target, objects, dry_run=True, report=dry_run.append)
+            after_dry_run = keys(s3, bucket)
+            mwaa_deploy.deploy(target, objects, report=deployed.append)
+            stubber.assert_no_pending_responses()
+        yield SimpleNamespace(s3=s3, bucket=bucket, target=target, objects=objects, dry_run=dry_run,
+                              after_dry_run=after_dry_run, deployed=deployed)
+
+
+def test_object_keys_are_the_ones_terraform_points_mwaa_at():
+    env = typed_blocks(MODULES / "orchestration", "resource", "aws_mwaa_environment")["this"]
+    assert f"{env['dag_s3_path']}/" == mwaa_deploy.DAGS_PREFIX
+    assert (env["plugins_s3_path"], env["requirements_s3_path"], env["startup_script_s3_path"]) == (
+        PLUGINS_KEY, REQUIREMENTS_KEY, STARTUP_KEY
+    )
+
+
+def test_dry_run_prints_the_plan_and_changes_nothing(first_deploy):
+    bucket = first_deploy.bucket
+    assert first_deploy.after_dry_run == {"dags/retired_dag.py", "notes/readme.txt"}
+    assert all(line.startswith("would ") for line in first_deploy.dry_run)
+    assert f"would upload s3://{bucket}/{PLUGINS_KEY}" in first_deploy.dry_run
+    assert f"would upload s3://{bucket}/{MANIFEST_KEY}" in first_deploy.dry_run
+    assert f"would delete s3://{bucket}/dags/retired_dag.py" in first_deploy.dry_run
+    assert first_deploy.dry_run[-1] == (
+        f"would update MWAA environment {ENVIRONMENT}: "
+        "PluginsS3ObjectVersion, RequirementsS3ObjectVersion, StartupScriptS3ObjectVersion"
+    )
+
+
+def test_deploy_syncs_the_bucket_and_updates_the_environment(first_deploy):
+    s3, bucket, objects = first_deploy.s3, first_deploy.bucket, first_deploy.objects
+    assert keys(s3, bucket) == set(objects) | {"notes/readme.txt"}
+    for key, body in objects.items():
+        assert s3.get_object(Bucket=bucket, Key=key)["Body"].read() == body, key
+    assert {"dags/lakehouse_raw_to_curated.py", "dags/nyc_taxi_monthly.py", "dags/include/dbt/dbt_project.yml",
+            "dags/include/aws/terraform-outputs.json"} <= set(objects)
+    assert not [key for key in objects if "/target/" in key or "/logs/" in key or "__pycache__" in key]
+    assert json.loads(objects[MANIFEST_KEY])["metadata"]["adapter_type"] == "athena"
+    requirements = objects[REQUIREMENTS_KEY].decode()
+    assert requirements == (
+        f'--constraint "https://raw.githubusercontent.com/apache/airflow/constraints-{AIRFLOW}/constraints-3.11.txt"\n'
+        + REQUIREMENTS
+    )
+    # The update's parameters were checked by the Stubber in the fixture.
+    assert first_deploy.deployed[-1] == (
+        f"update MWAA environment {ENVIRONMENT}: "
+        "PluginsS3ObjectVersion, RequirementsS3ObjectVersion, StartupScriptS3ObjectVersion"
+    )
+
+
+def test_the_dags_import_from_the_tree_mwaa_builds_from_the_bucket(first_deploy, tmp_path):
+    s3, bucket = first_deploy.s3, first_deploy.bucket
+    home = tmp_path / "airflow"
+    for key in keys(s3, bucket):
+        if key.startswith("dags/"):
+            path = home / key
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(s3.get_object(Bucket=bucket, Key=key)["Body"].read())
+    plugins_zip = home / "plugins.zip"
+    plugins_zip.write_bytes(s3.get_object(Bucket=bucket, Key=PLUGINS_KEY)["Body"].read())
+    with zipfile.ZipFile(plugins_zip) as archive:
+        names = archive.namelist()
+        archive.extractall(home / "plugins")
+    assert "lakehouse/__init__.py" in names and "lakehouse/mwaa_deploy.py" in names
+    assert not [name for name in names if "__pycache__" in name or ".egg-info" in name]
+
+    # startup.sh as MWAA runs it: sourced with AIRFLOW_HOME set, its exports kept for Airflow.
+    startup = home / "startup.sh"
+    startup.write_bytes(s3.get_object(Bucket=bucket, Key=STARTUP_KEY)["Body"].read())
+    fake_bin = tmp_path / "bin"
+    fake_bin.mkdir()
+    (fake_bin / "python3").write_text(FAKE_PYTHON3)
+    (fake_bin / "python3").chmod(0o755)
+    dump = f'{sys.executable} -c "import json, os; print(json.dumps(dict(os.environ)))"'
+    sourced = subprocess.run(
+        ["sh", "-c", f'. "{startup}" && {dump}'],
+        env={"PATH": f"{fake_bin}:/usr/bin:/bin", "AIRFLOW_HOME": str(home), "PIP_USER": "true"},
+        capture_output=True, text=True, check=True,
+    )
+    exported = json.loads(sourced.stdout)
+    venv = home / "dbt_venv"
+    assert (venv / "pip-args").read_text().split() == [
+        "install", "--quiet",
+        f"dbt-core=={mwaa_deploy.pinned(REQUIREMENTS, 'dbt-core')}",
+        f"dbt-athena-community=={mwaa_deploy.pinned(REQUIREMENTS, 'dbt-athena-community')}",
+    ]
+    assert exported["LAKEHOUSE_TARGET"] == "aws"
+    assert exported["LAKEHOUSE_DBT_EXECUTABLE"] == str(venv / "bin" / "dbt")
+    assert exported["PIP_USER"] == "true"
+
+    environment = {key: value for key, value in os.environ.items() if not key.startswith(("LAKEHOUSE_", "AIRFLOW"))}
+    environment |= {
+        "AIRFLOW_HOME": str(home),
+        "AIRFLOW__CORE__DAGS_FOLDER": str(home / "dags"),
+        "AIRFLOW__CORE__PLUGINS_FOLDER": str(home / "plugins"),
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        "PYTHONPATH": str(home / "plugins"),
+        "LAKEHOUSE_TARGET": exported["LAKEHOUSE_TARGET"],
+        "LAKEHOUSE_DBT_EXECUTABLE": exported["LAKEHOUSE_DBT_EXECUTABLE"],
+        # Offline: no usage telemetry.
+        "AIRFLOW__COSMOS__ENABLE_TELEMETRY": "False",
+        "DO_NOT_TRACK": "1",
+    }
+    probe = subprocess.run(
+        [sys.executable, "-c", DAGBAG_PROBE, str(paths.plugins_dir()), EVENTS.dag_id],
+        env=environment, cwd=tmp_path, capture_output=True, text=True,
+    )
+    assert probe.returncode == 0, probe.stderr
+    loaded = json.loads(probe.stdout.strip().splitlines()[-1])
+    assert loaded["import_errors"] == {}
+    assert loaded["dag_ids"] == sorted([EVENTS.dag_id, NYC_TAXI.dag_id])
+    dags = (home / "dags").resolve()
+    assert loaded["project_root"] == str(dags)
+    assert loaded["outputs"] == str(dags / "include" / "aws" / "terraform-outputs.json")
+    assert loaded["target"] == "aws"
+    assert loaded["dbt_executable"] == str(venv / "bin" / "dbt")
+    assert loaded["dbt_project_dir"] == str(dags / "include" / "dbt")
+    plugins = (home / "plugins").resolve()
+    assert loaded["lakehouse_files"] and all(Path(f).resolve().is_relative_to(plugins) for f in loaded["lakehouse_files"])
+
+
+def test_a_rebuild_of_the_unchanged_project_uploads_nothing(first_deploy):
+    s3, bucket = first_deploy.s3, first_deploy.bucket
+    rebuilt = mwaa_deploy.build(get_settings())
+    # A fresh dbt parse differs in its timestamps; plugins.zip must not differ at all.
+    assert rebuilt[MANIFEST_KEY] != first_deploy.objects[MANIFEST_KEY]
+    assert rebuilt[PLUGINS_KEY] == first_deploy.objects[PLUGINS_KEY]
+    versions_before = object_versions(s3, bucket)
+    mwaa = mwaa_client()
+    lines = []
+    with Stubber(mwaa) as stubber:
+        stubber.add_response("get_environment", environment(current_versions(s3, bucket)), {"Name": ENVIRONMENT})
+        planned = mwaa_deploy.deploy(replace(first_deploy.target, mwaa=mwaa), rebuilt, report=lines.append)
+        stubber.assert_no_pending_responses()
+    assert (planned.uploads, planned.deletes, planned.updates) == ([], [], [])
+    assert lines == [f"nothing to deploy: s3://{bucket} and MWAA environment {ENVIRONMENT} are up to date"]
+    assert object_versions(s3, bucket) == versions_before
+
+
+def small_project(startup: bytes = b"#!/bin/sh\nset -eu\n") -> dict[str, bytes]:
+    return {
+        "dags/a_dag.py": b"# a DAG\n",
+        PLUGINS_KEY: mwaa_deploy.plugins_zip(paths.plugins_dir()),
+        REQUIREMENTS_KEY: mwaa_deploy.mwaa_requirements(f"apache-airflow=={AIRFLOW}\n").encode(),
+        STARTUP_KEY: startup,
+    }
+
+
+def deployed_before_the_environment_exists(moto_endpoint) -> Target:
+    """A small project deployed after `terraform apply -target=module.storage`: the bucket exists,
+    the environment not yet, so nothing is updated."""
+    s3 = boto3.client("s3", endpoint_url=moto_endpoint)
+    target = Target(bucket=versioned_bucket(s3), environment=ENVIRONMENT, s3=s3, mwaa=mwaa_client())
+    lines = []
+    with Stubber(target.mwaa) as stubber:
+        stubber.add_client_error("get_environment", "ResourceNotFoundException", expected_params={"Name": ENVIRONMENT})
+        mwaa_deploy.deploy(target, small_project(), report=lines.append)
+        stubber.assert_no_pending_responses()
+    assert keys(s3, target.bucket) == set(small_project())
+    assert lines[-1] == f"no MWAA environment {ENVIRONMENT} yet: Terraform gives it the latest versions when it creates it"
+    return target
+
+
+def test_the_environment_gets_only_the_versions_that_changed(moto_endpoint):
+    target = deployed_before_the_environment_exists(moto_endpoint)
+    s3, bucket = target.s3, target.bucket
+    with Stubber(target.mwaa) as stubber:
+        stubber.add_response("get_environment", environment(current_versions(s3, bucket)), {"Name": ENVIRONMENT})
+        stubber.add_response("update_environment", UPDATED, {
+            "Name": ENVIRONMENT, "StartupScriptS3ObjectVersion": LatestVersion(s3, bucket, STARTUP_KEY),
+        })
+        planned = mwaa_deploy.deploy(target, small_project(startup=b"#!/bin/sh\nset -eu\nexport A=1\n"), report=[].append)
+        stubber.assert_no_pending_responses()
+    assert (planned.uploads, planned.updates) == ([STARTUP_KEY], [STARTUP_KEY])
+
+
+def test_an_environment_left_on_an_older_version_is_updated_without_uploading(moto_endpoint):
+    """A deploy whose environment update failed (or never ran) is completed by the next deploy."""
+    target = deployed_before_the_environment_exists(moto_endpoint)
+    s3, bucket = target.s3, target.bucket
+    behind = {**current_versions(s3, bucket), PLUGINS_KEY: "an-older-version"}
+    with Stubber(target.mwaa) as stubber:
+        stubber.add_response("get_environment", environment(behind), {"Name": ENVIRONMENT})
+        stubber.add_response("update_environment", UPDATED, {
+            "Name": ENVIRONMENT, "PluginsS3ObjectVersion": LatestVersion(s3, bucket, PLUGINS_KEY),
+        })
+        planned = mwaa_deploy.deploy(target, small_project(), report=[].append)
+        stubber.assert_no_pending_responses()
+    assert (planned.uploads, planned.updates) == ([], [PLUGINS_KEY])
+
+
+def test_an_environment_on_another_airflow_release_is_refused_before_any_upload(moto_endpoint):
+    s3 = boto3.client("s3", endpoint_url=moto_endpoint)
+    target = Target(bucket=versioned_bucket(s3), environment=ENVIRONMENT, s3=s3, mwaa=mwaa_client())
+    with Stubber(target.mwaa) as stubber:
+        # The airflow_version default of the Terraform root module.
+        stubber.add_response("get_environment", environment({}, airflow="3.0.6"), {"Name": ENVIRONMENT})
+        refused = rf"pins apache-airflow=={AIRFLOW}, but MWAA environment .* runs Airflow 3\.0\.6"
+        with pytest.raises(DeployError, match=refused):
+            mwaa_deploy.deploy(target, small_project(), report=[].append)
+    assert keys(s3, target.bucket) == set()
+
+
+def test_outputs_of_another_environment_or_none_are_refused(tmp_path, monkeypatch):
+    monkeypatch.setenv("LAKEHOUSE_AWS_OUTPUTS", str(tmp_path / "absent.json"))
+    with pytest.raises(DeployError, match="no mwaa_bucket or region output"):
+        mwaa_deploy.target_from_outputs("sandbox")
+    outputs = write_outputs(tmp_path / "terraform-outputs.json", "lakehouse-production-mwaa-123456789012")
+    monkeypatch.setenv("LAKEHOUSE_AWS_OUTPUTS", str(outputs))
+    with pytest.raises(DeployError, match="another environment than sandbox"):
+        mwaa_deploy.target_from_outputs("sandbox")

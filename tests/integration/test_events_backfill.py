@@ -48,6 +48,8 @@ def _snapshots(settings) -> dict[str, int]:
     return {name: len(catalog.load_table(name).snapshots()) for name in TABLES}
 
 
+# Two backfills of the week and seven single runs: about half an hour on two cores.
+@pytest.mark.timeout(3600)
 def test_a_week_backfilled_two_at_a_time_equals_the_days_run_one_by_one(airflow_db, tmp_path_factory, monkeypatch):
     from lakehouse.dag_factory import build_dag
 

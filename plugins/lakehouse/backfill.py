@@ -18,7 +18,7 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 from lakehouse.pipelines import Pipeline
 from lakehouse.runner import logical_date_for
@@ -70,19 +70,30 @@ def service_environment(port: int) -> dict[str, str]:
 
 
 @contextmanager
-def airflow_services(log_path: Path) -> Iterator[dict[str, str]]:
+def airflow_services(
+    log_path: Path, before_scheduler: Callable[[dict[str, str]], None] | None = None
+) -> Iterator[dict[str, str]]:
+    """The API server and DAG processor, then the scheduler; ``before_scheduler(env)`` runs in
+    between, for metadata changes that must not race the scheduler on the SQLite database."""
     port = _free_port()
     env = service_environment(port)
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with ExitStack() as stack, open(log_path, "a") as log_file:
-        processes = []
-        for command in (["api-server", "--port", str(port)], ["dag-processor"], ["scheduler"]):
+        processes: list[subprocess.Popen] = []
+
+        def start(*command: str) -> None:
             process = subprocess.Popen(
                 [sys.executable, "-m", "airflow", *command], env=env, stdout=log_file, stderr=subprocess.STDOUT
             )
             processes.append(process)
             stack.callback(_stop, process)
+
+        start("api-server", "--port", str(port))
+        start("dag-processor")
         _wait_for_api(port, processes)
+        if before_scheduler:
+            before_scheduler(env)
+        start("scheduler")
         yield env
 
 
@@ -201,12 +212,19 @@ def run_backfill(
     reprocess_behavior: str = "none",
     timeout: float = 3600,
 ) -> list[BackfillRun]:
-    """Backfill the data intervals that start on ``first`` .. ``last`` and wait for every run."""
-    with airflow_services(log_path) as env:
-        _wait_for_dag(pipeline.dag_id)
-        with _unpaused(pipeline.dag_id, env):
+    """Backfill the data intervals that start on ``first`` .. ``last`` and wait for every run.
+
+    The backfill is created before the scheduler starts: creating one that reprocesses existing
+    runs clears them one by one, and a scheduler already starting the first of them would hold
+    SQLite's write lock long enough to make the creation fail halfway."""
+    with ExitStack() as stack:
+        created: list[int] = []
+
+        def create_backfill(env: dict[str, str]) -> None:
+            _wait_for_dag(pipeline.dag_id)
+            stack.enter_context(_unpaused(pipeline.dag_id, env))
             before = _latest_backfill_id(pipeline.dag_id)
-            created = _airflow(
+            output = _airflow(
                 env, "backfill", "create", "--dag-id", pipeline.dag_id,
                 "--from-date", logical_date_for(pipeline, first).isoformat(),
                 "--to-date", logical_date_for(pipeline, last).isoformat(),
@@ -214,11 +232,15 @@ def run_backfill(
             )  # fmt: skip
             backfill_id = _latest_backfill_id(pipeline.dag_id)
             if backfill_id is None or backfill_id == before:
-                raise BackfillError(f"airflow backfill create made no backfill:\n{created}")
-            deadline = time.monotonic() + timeout
-            while time.monotonic() < deadline:
-                completed, runs = _backfill_state(backfill_id)
-                if completed and all(run.state in FINISHED for run in runs):
-                    return runs
-                time.sleep(3)
+                raise BackfillError(f"airflow backfill create made no backfill:\n{output}")
+            created.append(backfill_id)
+
+        stack.enter_context(airflow_services(log_path, before_scheduler=create_backfill))
+        (backfill_id,) = created
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            completed, runs = _backfill_state(backfill_id)
+            if completed and all(run.state in FINISHED for run in runs):
+                return runs
+            time.sleep(3)
     raise BackfillError(f"backfill {backfill_id} of {pipeline.dag_id} did not finish within {timeout:.0f} s")

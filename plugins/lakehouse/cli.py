@@ -119,21 +119,13 @@ def cmd_backfill(args: argparse.Namespace) -> int:
 
 def cmd_stale_runs(args: argparse.Namespace) -> int:
     """Runs still RUNNING in the audit table long after they started: their audit end never ran."""
-    older_than = timedelta(hours=args.hours)
-    settings = _settings()
-    if settings.target == "aws":
-        from lakehouse.config import aws_output
-        from lakehouse.platform.aws_audit import stale_runs
+    from lakehouse.platform import stale_audit_runs
 
-        table = args.table or aws_output("pipeline_runs_table")
-        if not table:
-            print("give --table, or write `terraform output -json` where LAKEHOUSE_AWS_OUTPUTS points")
-            return 2
-        runs = stale_runs(table, older_than)
-    else:
-        from lakehouse.audit import LocalAuditStore
-
-        runs = LocalAuditStore(settings.audit_db_path).stale_runs(older_than)
+    try:
+        runs = stale_audit_runs(_settings(), timedelta(hours=args.hours), args.table)
+    except ValueError as error:
+        print(error)
+        return 2
     for item in runs:
         print(f"{item['pipeline']}\t{item['run_id']}\tstarted {item['started_at']}")
     print(f"{len(runs)} runs RUNNING for more than {args.hours:g} hours")

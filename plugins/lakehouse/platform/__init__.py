@@ -6,6 +6,7 @@ by name, so both targets produce the same task ids and dependencies.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any, Protocol
 
 from airflow.sdk import BaseOperator
@@ -58,3 +59,21 @@ def get_platform(settings: Settings) -> Platform:
     from lakehouse.platform.local import LocalPlatform
 
     return LocalPlatform(settings)
+
+
+def stale_audit_runs(settings: Settings, older_than: timedelta, table: str | None = None) -> list[dict[str, Any]]:
+    """Audit records still RUNNING that started at least ``older_than`` ago, from the target's
+    audit table (on AWS ``table``, or the pipeline_runs_table Terraform output)."""
+    if settings.target == "aws":
+        from lakehouse.config import aws_output
+        from lakehouse.platform.aws_audit import stale_runs
+
+        table = table or aws_output("pipeline_runs_table")
+        if not table:
+            raise ValueError(
+                "give the DynamoDB table, or write `terraform output -json` where LAKEHOUSE_AWS_OUTPUTS points"
+            )
+        return stale_runs(table, older_than)
+    from lakehouse.audit import LocalAuditStore
+
+    return LocalAuditStore(settings.audit_db_path).stale_runs(older_than)

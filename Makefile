@@ -11,7 +11,7 @@ CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
 # Airflow and pyiceberg (about 30% of a DAG run here).
 unexport PYTHONDONTWRITEBYTECODE
 
-.PHONY: install demo test backfill manifest bench clean deploy-mwaa
+.PHONY: install demo test backfill manifest bench clean deploy-mwaa airflow
 
 install: $(STAMP) $(CHECKOV_STAMP)
 
@@ -32,6 +32,11 @@ demo: install
 
 test: install
 	$(BIN)/python -m pytest
+
+# Airflow with its UI on this machine: both DAGs, the pools and connections of airflow_settings.yaml;
+# prints the URL and the login, runs until Ctrl-C.
+airflow: install
+	$(BIN)/lakehouse airflow
 
 # make backfill PIPELINE=events FROM=2026-02-23 TO=2026-03-01   (taxi: PIPELINE=nyc_taxi FROM=2026-01 TO=2026-03)
 PIPELINE ?= events

@@ -174,6 +174,12 @@ def cmd_summary(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_airflow(args: argparse.Namespace) -> int:
+    from lakehouse import local_airflow
+
+    return local_airflow.serve()
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     cmd_generate(args)
     cmd_generate_taxi(args)
@@ -244,6 +250,11 @@ def parser() -> argparse.ArgumentParser:
     backfill.add_argument("--max-active-runs", type=int, default=2)
     backfill.add_argument("--reprocess-behavior", choices=("none", "completed", "failed"), default="none")
     backfill.set_defaults(func=cmd_backfill)
+
+    airflow = commands.add_parser(
+        "airflow", help="start Airflow with its UI, both DAGs, and airflow_settings.yaml applied, until Ctrl-C"
+    )
+    airflow.set_defaults(func=cmd_airflow)
 
     stale = commands.add_parser("stale-runs", help="audit records still RUNNING long after their run started")
     stale.add_argument("--hours", type=float, default=6.0)

@@ -1,0 +1,121 @@
+"""`lakehouse airflow` (`make airflow`): this project's Airflow 3 on this machine, with its UI, until
+Ctrl-C.
+
+The services are the ones a backfill runs (lakehouse.backfill.airflow_services: API server, DAG
+processor and scheduler with the LocalExecutor), on the Airflow home the demo and the backfills
+use, so their runs show in the UI. The pools and connections come from airflow_settings.yaml, the
+file `astro dev start` applies. The scheduler creates no runs from the schedules, as in a backfill:
+the local lake holds only the dates generated into it, so runs are started by hand.
+
+Logins are SimpleAuthManager's, Airflow 3's default: the API server generates a password for each
+configured user (by default `admin`) into a file in the Airflow home and keeps it across restarts.
+That file is read back and printed, rather than switching authentication off.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import sys
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+from lakehouse import airflow_home, airflow_settings
+from lakehouse.backfill import airflow_services
+from lakehouse.config import get_settings
+from lakehouse.pipelines import PIPELINES
+from lakehouse.runner import output_to
+
+
+class LocalAirflowError(RuntimeError):
+    pass
+
+
+def _exit_on_sigterm(signum, frame) -> None:
+    # SystemExit unwinds the services' context, which stops them; the default action would kill
+    # this process alone and leave them running.
+    sys.exit(128 + signum)
+
+
+def _wait_for_parse(dag_ids: list[str], since: datetime, timeout: float = 300) -> dict[str, str]:
+    """Wait until the DAG processor has parsed every DAG since ``since``, or failed to import a
+    file; return the import errors (file -> traceback)."""
+    from airflow.models.dag import DagModel
+    from airflow.models.errors import ParseImportError
+    from airflow.utils.session import create_session
+    from sqlalchemy import select
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with create_session() as session:
+            parsed = set(
+                session.scalars(
+                    select(DagModel.dag_id).where(DagModel.dag_id.in_(dag_ids), DagModel.last_parsed_time >= since)
+                )
+            )
+            errors = {
+                error.filename: error.stacktrace
+                for error in session.scalars(select(ParseImportError).where(ParseImportError.timestamp >= since))
+            }
+        if errors or parsed == set(dag_ids):
+            return errors
+        time.sleep(2)
+    raise LocalAirflowError(f"the DAG processor did not parse {', '.join(dag_ids)} within {timeout:.0f} s")
+
+
+def _logins(timeout: float = 60) -> dict[str, str]:
+    """Username -> password of SimpleAuthManager's users, once the API server has written them;
+    none when another auth manager is configured, whose users live elsewhere."""
+    from airflow.api_fastapi.auth.managers.simple.simple_auth_manager import SimpleAuthManager
+    from airflow.configuration import conf
+
+    if not conf.get("core", "auth_manager").endswith(f".{SimpleAuthManager.__name__}"):
+        return {}
+    users = [user.username for user in SimpleAuthManager.get_users()]
+    password_file = Path(SimpleAuthManager.get_generated_password_file())
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        passwords = json.loads(password_file.read_text() or "{}") if password_file.is_file() else {}
+        if all(user in passwords for user in users):
+            return {user: passwords[user] for user in users}
+        time.sleep(1)
+    raise LocalAirflowError(f"the API server wrote no password for {', '.join(users)} to {password_file}")
+
+
+def serve() -> int:
+    """Start Airflow, print its URL and login once both DAGs are parsed, and run until Ctrl-C.
+    Returns 1 when a DAG file failed to import."""
+    settings = get_settings()
+    settings.ensure_local_dirs()
+    airflow_home.configure()
+    services_log = settings.reports_dir / "airflow-services.log"
+    with output_to(settings.reports_dir / "airflow-runs.log"):
+        airflow_home.initialise()
+        airflow_settings.apply(airflow_settings.load())
+    from airflow import __version__ as airflow_version
+
+    dag_ids = [pipeline.dag_id for pipeline in PIPELINES]
+    # Ctrl-C stops it even when started with SIGINT ignored, as a shell's background jobs are.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
+    since = datetime.now(timezone.utc)
+    print(f"starting Airflow {airflow_version}; its services log to {services_log}", flush=True)
+    errors: dict[str, str] = {}
+    try:
+        with airflow_services(services_log) as env:
+            errors = _wait_for_parse(dag_ids, since)
+            lines = [
+                f"Airflow {airflow_version} on the {settings.target} target: {env['AIRFLOW__API__BASE_URL']}",
+                *(f"  login: {user} / {password}" for user, password in _logins().items()),
+                f"  DAGs: {', '.join(dag_ids)}; unpause one, then start runs with Trigger or Backfill in the UI",
+                f"  task logs: {airflow_home.task_log_dir()}",
+                *(f"  IMPORT ERROR in {filename}:\n{stacktrace}" for filename, stacktrace in errors.items()),
+                "Ctrl-C stops it.",
+            ]
+            print("\n".join(lines), flush=True)
+            while True:
+                time.sleep(3600)
+    except KeyboardInterrupt:
+        print("Airflow stopped", flush=True)
+    return 1 if errors else 0

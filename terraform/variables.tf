@@ -66,9 +66,9 @@ variable "pipeline_runs_deletion_protection" {
 }
 
 variable "airflow_version" {
-  description = "Airflow version of the MWAA environment. It must be the version the project's requirements.txt is tested against on MWAA (MWAA installs requirements.txt under that version's constraints)."
+  description = "Airflow version of the MWAA environment. The deploy refuses an environment on another release than the one requirements-mwaa.txt is built for (its constraints line); change both together."
   type        = string
-  default     = "3.0.6"
+  default     = "3.3.1"
 }
 
 variable "mwaa_environment_class" {

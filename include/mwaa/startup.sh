@@ -1,9 +1,11 @@
 #!/bin/sh
 # MWAA runs this before each Airflow component starts. lakehouse.mwaa_deploy uploads it with each
-# package's version placeholder replaced by the version requirements.txt pins that package to.
+# package's version placeholder replaced by the version requirements-dbt.txt pins that package to,
+# so the dbt on MWAA is the dbt of the Astro image's venv.
 #
 # dbt gets a virtual environment of its own, as in Cosmos's MWAA guide: installed beside Airflow it
-# would be held to Airflow's constraints file.
+# would be held to Airflow's constraints file. MWAA runs only the aws target, so of the adapters
+# only dbt-athena is installed.
 set -eu
 
 export DBT_VENV_PATH="${AIRFLOW_HOME}/dbt_venv"

@@ -8,6 +8,9 @@ finds them on MWAA. It uploads only objects whose content changed and deletes wh
 under dags/. It updates the environment only when the environment is not already on the bucket's
 latest version of one of those three objects, so a deploy whose update failed is completed by the
 next one.
+
+MWAA's requirements.txt is requirements-mwaa.txt, built for one MWAA Airflow release; the project's
+requirements.txt is the local and Astro side and never reaches MWAA.
 """
 
 from __future__ import annotations
@@ -51,9 +54,19 @@ DBT_PREFIX = f"{DAGS_PREFIX}include/dbt/"
 MANIFEST_KEY = f"{DBT_PREFIX}manifest.json"
 OUTPUTS_KEY = f"{DAGS_PREFIX}include/aws/terraform-outputs.json"
 
-# MWAA's documented requirements convention: the constraints of the Airflow release the environment
-# runs, for the Python it runs (3.11, as pyproject.toml requires).
-CONSTRAINTS_URL = "https://raw.githubusercontent.com/apache/airflow/constraints-{airflow}/constraints-3.11.txt"
+# What MWAA installs beside its Airflow, uploaded as REQUIREMENTS_KEY unchanged, and the dbt venv's
+# pins that startup.sh installs.
+MWAA_REQUIREMENTS = "requirements-mwaa.txt"
+DBT_REQUIREMENTS = "requirements-dbt.txt"
+
+# MWAA's documented constraints line: Airflow's constraints file of the environment's release, for
+# the Python MWAA runs that release on. It is how requirements-mwaa.txt names the release it is
+# built for.
+CONSTRAINTS_LINE = re.compile(
+    r'^--constraint "https://raw\.githubusercontent\.com/apache/airflow/'
+    r'constraints-([0-9][^/"]*)/constraints-3\.[0-9]+\.txt"$',
+    re.MULTILINE,
+)
 
 # Build output is never deployed: bytecode and the editable install's metadata anywhere, and dbt's
 # target-path and log-path at the top of the dbt project.
@@ -71,8 +84,8 @@ class DeployError(RuntimeError):
     """A deploy that must not go ahead; the message says why."""
 
 
-def pinned(requirements: str, package: str) -> str:
-    """The version that requirements.txt pins a package to with ==."""
+def pinned(requirements: str, package: str, source: str) -> str:
+    """The version that the requirements file source pins a package to with ==."""
     for line in requirements.splitlines():
         line = line.partition("#")[0].strip()
         if line and not line.startswith("-"):
@@ -84,18 +97,25 @@ def pinned(requirements: str, package: str) -> str:
                 and specifiers[0].operator == "=="
             ):
                 return specifiers[0].version
-    raise DeployError(f"requirements.txt must pin {package} with ==")
+    raise DeployError(f"{source} must pin {package} with ==")
 
 
-def mwaa_requirements(requirements: str) -> str:
-    """requirements.txt as MWAA installs it: under the constraints of the pinned Airflow release."""
-    url = CONSTRAINTS_URL.format(airflow=pinned(requirements, "apache-airflow"))
-    return f'--constraint "{url}"\n{requirements}'
+def airflow_release(mwaa_requirements: str) -> str:
+    """The MWAA Airflow release that requirements-mwaa.txt is built for, from its constraints line."""
+    lines = CONSTRAINTS_LINE.findall(mwaa_requirements)
+    if len(lines) != 1:
+        raise DeployError(
+            f"{MWAA_REQUIREMENTS} must hold exactly one constraints line, --constraint "
+            '"https://raw.githubusercontent.com/apache/airflow/constraints-<airflow>/constraints-<python>.txt", '
+            "naming the Airflow release the MWAA environment runs and the Python MWAA runs it on"
+        )
+    (airflow,) = lines
+    return airflow
 
 
-def startup_script(template: str, requirements: str) -> str:
-    """include/mwaa/startup.sh with each @package@ replaced by the version requirements.txt pins."""
-    return _PIN_PLACEHOLDER.sub(lambda match: pinned(requirements, match.group(1)), template)
+def startup_script(template: str, dbt_requirements: str) -> str:
+    """include/mwaa/startup.sh with each @package@ replaced by the version requirements-dbt.txt pins."""
+    return _PIN_PLACEHOLDER.sub(lambda match: pinned(dbt_requirements, match.group(1), DBT_REQUIREMENTS), template)
 
 
 def _files(root: Path, skipped_at_top: tuple[str, ...] = ()) -> dict[str, bytes]:
@@ -142,15 +162,14 @@ def build(settings: Settings) -> dict[str, bytes]:
     outputs = aws_outputs_path()
     if not outputs.is_file():
         raise DeployError(f"{outputs} not found: write `terraform output -json` there (the DAGs read it on MWAA)")
-    requirements = (root / "requirements.txt").read_text()
     objects = {DAGS_PREFIX + name: body for name, body in _files(root / "dags").items()}
     objects |= {DBT_PREFIX + name: body for name, body in _files(settings.dbt_project_dir, DBT_BUILD_OUTPUT).items()}
     objects[MANIFEST_KEY] = aws_manifest(settings)
     objects[OUTPUTS_KEY] = outputs.read_bytes()
     objects[PLUGINS_KEY] = plugins_zip(paths.plugins_dir())
-    objects[REQUIREMENTS_KEY] = mwaa_requirements(requirements).encode()
+    objects[REQUIREMENTS_KEY] = (root / MWAA_REQUIREMENTS).read_bytes()
     template = (root / "include" / "mwaa" / "startup.sh").read_text()
-    objects[STARTUP_KEY] = startup_script(template, requirements).encode()
+    objects[STARTUP_KEY] = startup_script(template, (root / DBT_REQUIREMENTS).read_text()).encode()
     return objects
 
 
@@ -236,12 +255,13 @@ def _unchanged(target: Target, key: str, body: bytes, head: dict[str, Any]) -> b
 def plan(target: Target, objects: dict[str, bytes]) -> Plan:
     """What it takes to bring the bucket and the environment to objects."""
     environment = _environment(target)
-    airflow = pinned(objects[REQUIREMENTS_KEY].decode(), "apache-airflow")
+    airflow = airflow_release(objects[REQUIREMENTS_KEY].decode())
     if environment and environment["AirflowVersion"] != airflow:
         raise DeployError(
-            f"requirements.txt pins apache-airflow=={airflow}, but MWAA environment {target.environment} runs "
-            f"Airflow {environment['AirflowVersion']}: the requirements and their constraints are for another "
-            "Airflow release than the environment's. Make the airflow_version Terraform variable and the pin agree."
+            f"{MWAA_REQUIREMENTS} is built for Airflow {airflow} (its constraints line), but MWAA environment "
+            f"{target.environment} runs Airflow {environment['AirflowVersion']}: its pins and constraints are "
+            f"for another release. Set the airflow_version Terraform variable to {airflow} and apply, or rebuild "
+            f"{MWAA_REQUIREMENTS} for Airflow {environment['AirflowVersion']}."
         )
     pages = target.s3.get_paginator("list_objects_v2").paginate(Bucket=target.bucket)
     listed = [item["Key"] for page in pages for item in page.get("Contents", [])]

@@ -4,12 +4,17 @@ botocore's Stubber checks the MWAA calls.
 The project is deployed once for the module. The bucket's dags/ prefix and unzipped plugins.zip are
 rebuilt into the tree an MWAA component has, and the DAGs must import from that tree alone. A rebuild
 of the unchanged project uploads nothing. Small stand-in projects check which object versions reach
-UpdateEnvironment."""
+UpdateEnvironment. MWAA's requirements are resolved from PyPI with the Airflow release they are built
+for, and must provide every distribution the DAGs import there."""
 
 from __future__ import annotations
 
+import ast
+import importlib.metadata
+import importlib.util
 import json
 import os
+import re
 import subprocess
 import sys
 import uuid
@@ -25,7 +30,9 @@ from botocore.stub import Stubber
 from lakehouse import mwaa_deploy, paths
 from lakehouse.config import get_settings
 from lakehouse.mwaa_deploy import (
+    DBT_REQUIREMENTS,
     MANIFEST_KEY,
+    MWAA_REQUIREMENTS,
     PLUGINS_KEY,
     REQUIREMENTS_KEY,
     STARTUP_KEY,
@@ -34,10 +41,13 @@ from lakehouse.mwaa_deploy import (
     Target,
 )
 from lakehouse.pipelines import EVENTS, NYC_TAXI
-from terraform_hcl import MODULES, typed_blocks
+from terraform_hcl import MODULES, TERRAFORM, named_blocks, typed_blocks
 
-REQUIREMENTS = (paths.project_root() / "requirements.txt").read_text()
-AIRFLOW = mwaa_deploy.pinned(REQUIREMENTS, "apache-airflow")
+ROOT = paths.project_root()
+MWAA_PINS = (ROOT / MWAA_REQUIREMENTS).read_text()
+# The release MWAA's requirements are built for; every stand-in environment runs it unless a test
+# says otherwise.
+AIRFLOW = mwaa_deploy.airflow_release(MWAA_PINS)
 ENVIRONMENT = "lakehouse-sandbox"
 # UpdateEnvironment's answer.
 UPDATED = {"Arn": f"arn:aws:airflow:us-east-1:123456789012:environment/{ENVIRONMENT}"}
@@ -82,6 +92,7 @@ loaded = {
     "outputs": str(aws_outputs_path()),
     "target": get_settings().target,
     "lakehouse_files": sorted(m.__file__ for n, m in sys.modules.items() if n.split(".")[0] == "lakehouse"),
+    "modules": sorted(sys.modules),
 }
 if sys.argv[2] in bag.dags:
     dbt_task = bag.dags[sys.argv[2]].get_task("dbt.fct_events.run")
@@ -207,11 +218,8 @@ def test_deploy_syncs_the_bucket_and_updates_the_environment(first_deploy):
             "dags/include/aws/terraform-outputs.json"} <= set(objects)
     assert not [key for key in objects if "/target/" in key or "/logs/" in key or "__pycache__" in key]
     assert json.loads(objects[MANIFEST_KEY])["metadata"]["adapter_type"] == "athena"
-    requirements = objects[REQUIREMENTS_KEY].decode()
-    assert requirements == (
-        f'--constraint "https://raw.githubusercontent.com/apache/airflow/constraints-{AIRFLOW}/constraints-3.11.txt"\n'
-        + REQUIREMENTS
-    )
+    # MWAA installs requirements-mwaa.txt as it is: never the local side's requirements.txt.
+    assert objects[REQUIREMENTS_KEY] == (ROOT / MWAA_REQUIREMENTS).read_bytes()
     # The update's parameters were checked by the Stubber in the fixture.
     assert first_deploy.deployed[-1] == (
         f"update MWAA environment {ENVIRONMENT}: "
@@ -219,9 +227,14 @@ def test_deploy_syncs_the_bucket_and_updates_the_environment(first_deploy):
     )
 
 
-def test_the_dags_import_from_the_tree_mwaa_builds_from_the_bucket(first_deploy, tmp_path):
+@pytest.fixture(scope="module")
+def mwaa_tree(first_deploy, tmp_path_factory):
+    """The tree an MWAA component has, rebuilt from the bucket: dags/ and the unzipped plugins.zip,
+    startup.sh sourced (with a stand-in python3) for its exports, and the DagBag loaded there on
+    the aws target by a probe that reports what it imported."""
     s3, bucket = first_deploy.s3, first_deploy.bucket
-    home = tmp_path / "airflow"
+    tmp = tmp_path_factory.mktemp("mwaa-tree")
+    home = tmp / "airflow"
     for key in keys(s3, bucket):
         if key.startswith("dags/"):
             path = home / key
@@ -232,13 +245,11 @@ def test_the_dags_import_from_the_tree_mwaa_builds_from_the_bucket(first_deploy,
     with zipfile.ZipFile(plugins_zip) as archive:
         names = archive.namelist()
         archive.extractall(home / "plugins")
-    assert "lakehouse/__init__.py" in names and "lakehouse/mwaa_deploy.py" in names
-    assert not [name for name in names if "__pycache__" in name or ".egg-info" in name]
 
     # startup.sh as MWAA runs it: sourced with AIRFLOW_HOME set, its exports kept for Airflow.
     startup = home / "startup.sh"
     startup.write_bytes(s3.get_object(Bucket=bucket, Key=STARTUP_KEY)["Body"].read())
-    fake_bin = tmp_path / "bin"
+    fake_bin = tmp / "bin"
     fake_bin.mkdir()
     (fake_bin / "python3").write_text(FAKE_PYTHON3)
     (fake_bin / "python3").chmod(0o755)
@@ -249,15 +260,6 @@ def test_the_dags_import_from_the_tree_mwaa_builds_from_the_bucket(first_deploy,
         capture_output=True, text=True, check=True,
     )
     exported = json.loads(sourced.stdout)
-    venv = home / "dbt_venv"
-    assert (venv / "pip-args").read_text().split() == [
-        "install", "--quiet",
-        f"dbt-core=={mwaa_deploy.pinned(REQUIREMENTS, 'dbt-core')}",
-        f"dbt-athena-community=={mwaa_deploy.pinned(REQUIREMENTS, 'dbt-athena-community')}",
-    ]
-    assert exported["LAKEHOUSE_TARGET"] == "aws"
-    assert exported["LAKEHOUSE_DBT_EXECUTABLE"] == str(venv / "bin" / "dbt")
-    assert exported["PIP_USER"] == "true"
 
     environment = {key: value for key, value in os.environ.items() if not key.startswith(("LAKEHOUSE_", "AIRFLOW"))}
     environment |= {
@@ -274,19 +276,40 @@ def test_the_dags_import_from_the_tree_mwaa_builds_from_the_bucket(first_deploy,
     }
     probe = subprocess.run(
         [sys.executable, "-c", DAGBAG_PROBE, str(paths.plugins_dir()), EVENTS.dag_id],
-        env=environment, cwd=tmp_path, capture_output=True, text=True,
+        env=environment, cwd=tmp, capture_output=True, text=True,
     )
     assert probe.returncode == 0, probe.stderr
     loaded = json.loads(probe.stdout.strip().splitlines()[-1])
+    return SimpleNamespace(home=home, plugins_zip_names=names, venv=home / "dbt_venv", exported=exported, loaded=loaded)
+
+
+def test_startup_sh_builds_the_dbt_venv_at_the_dbt_pins_and_selects_the_aws_target(mwaa_tree):
+    dbt_pins = (ROOT / DBT_REQUIREMENTS).read_text()
+    venv = mwaa_tree.venv
+    assert (venv / "pip-args").read_text().split() == [
+        "install", "--quiet",
+        f"dbt-core=={mwaa_deploy.pinned(dbt_pins, 'dbt-core', DBT_REQUIREMENTS)}",
+        f"dbt-athena-community=={mwaa_deploy.pinned(dbt_pins, 'dbt-athena-community', DBT_REQUIREMENTS)}",
+    ]
+    assert mwaa_tree.exported["LAKEHOUSE_TARGET"] == "aws"
+    assert mwaa_tree.exported["LAKEHOUSE_DBT_EXECUTABLE"] == str(venv / "bin" / "dbt")
+    assert mwaa_tree.exported["PIP_USER"] == "true"
+
+
+def test_the_dags_import_from_the_tree_mwaa_builds_from_the_bucket(mwaa_tree):
+    names = mwaa_tree.plugins_zip_names
+    assert "lakehouse/__init__.py" in names and "lakehouse/mwaa_deploy.py" in names
+    assert not [name for name in names if "__pycache__" in name or ".egg-info" in name]
+    loaded = mwaa_tree.loaded
     assert loaded["import_errors"] == {}
     assert loaded["dag_ids"] == sorted([EVENTS.dag_id, NYC_TAXI.dag_id])
-    dags = (home / "dags").resolve()
+    dags = (mwaa_tree.home / "dags").resolve()
     assert loaded["project_root"] == str(dags)
     assert loaded["outputs"] == str(dags / "include" / "aws" / "terraform-outputs.json")
     assert loaded["target"] == "aws"
-    assert loaded["dbt_executable"] == str(venv / "bin" / "dbt")
+    assert loaded["dbt_executable"] == str(mwaa_tree.venv / "bin" / "dbt")
     assert loaded["dbt_project_dir"] == str(dags / "include" / "dbt")
-    plugins = (home / "plugins").resolve()
+    plugins = (mwaa_tree.home / "plugins").resolve()
     assert loaded["lakehouse_files"] and all(Path(f).resolve().is_relative_to(plugins) for f in loaded["lakehouse_files"])
 
 
@@ -312,7 +335,7 @@ def small_project(startup: bytes = b"#!/bin/sh\nset -eu\n") -> dict[str, bytes]:
     return {
         "dags/a_dag.py": b"# a DAG\n",
         PLUGINS_KEY: mwaa_deploy.plugins_zip(paths.plugins_dir()),
-        REQUIREMENTS_KEY: mwaa_deploy.mwaa_requirements(f"apache-airflow=={AIRFLOW}\n").encode(),
+        REQUIREMENTS_KEY: MWAA_PINS.encode(),
         STARTUP_KEY: startup,
     }
 
@@ -364,19 +387,114 @@ def test_an_environment_on_another_airflow_release_is_refused_before_any_upload(
     s3 = boto3.client("s3", endpoint_url=moto_endpoint)
     target = Target(bucket=versioned_bucket(s3), environment=ENVIRONMENT, s3=s3, mwaa=mwaa_client())
     with Stubber(target.mwaa) as stubber:
-        # The airflow_version default of the Terraform root module.
+        # An environment created from Terraform's earlier airflow_version default.
         stubber.add_response("get_environment", environment({}, airflow="3.0.6"), {"Name": ENVIRONMENT})
-        refused = rf"pins apache-airflow=={AIRFLOW}, but MWAA environment .* runs Airflow 3\.0\.6"
-        with pytest.raises(DeployError, match=refused):
+        with pytest.raises(DeployError) as refused:
             mwaa_deploy.deploy(target, small_project(), report=[].append)
+    assert str(refused.value) == (
+        f"requirements-mwaa.txt is built for Airflow {AIRFLOW} (its constraints line), but MWAA environment "
+        f"{ENVIRONMENT} runs Airflow 3.0.6: its pins and constraints are for another release. Set the "
+        f"airflow_version Terraform variable to {AIRFLOW} and apply, or rebuild requirements-mwaa.txt for "
+        "Airflow 3.0.6."
+    )
     assert keys(s3, target.bucket) == set()
 
 
-def test_outputs_of_another_environment_or_none_are_refused(tmp_path, monkeypatch):
-    monkeypatch.setenv("LAKEHOUSE_AWS_OUTPUTS", str(tmp_path / "absent.json"))
-    with pytest.raises(DeployError, match="no mwaa_bucket or region output"):
-        mwaa_deploy.target_from_outputs("sandbox")
-    outputs = write_outputs(tmp_path / "terraform-outputs.json", "lakehouse-production-mwaa-123456789012")
-    monkeypatch.setenv("LAKEHOUSE_AWS_OUTPUTS", str(outputs))
-    with pytest.raises(DeployError, match="another environment than sandbox"):
-        mwaa_deploy.target_from_outputs("sandbox")
+def test_requirements_that_name_no_airflow_release_are_refused_even_before_the_environment_exists(moto_endpoint):
+    s3 = boto3.client("s3", endpoint_url=moto_endpoint)
+    target = Target(bucket=versioned_bucket(s3), environment=ENVIRONMENT, s3=s3, mwaa=mwaa_client())
+    without_constraints = "".join(line for line in MWAA_PINS.splitlines(keepends=True) if not line.startswith("--"))
+    with Stubber(target.mwaa) as stubber:
+        stubber.add_client_error("get_environment", "ResourceNotFoundException", expected_params={"Name": ENVIRONMENT})
+        with pytest.raises(DeployError, match="requirements-mwaa.txt must hold exactly one constraints line"):
+            mwaa_deploy.deploy(
+                target, {**small_project(), REQUIREMENTS_KEY: without_constraints.encode()}, report=[].append
+            )
+    assert keys(s3, target.bucket) == set()
+
+
+def _distribution(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def _requirement_lines(text: str) -> dict[str, str]:
+    """Distribution name -> the line, for each requirement of a requirements file (not its options)."""
+    lines = [line.partition("#")[0].strip() for line in text.splitlines()]
+    requirements = [line for line in lines if line and not line.startswith("-")]
+    return {_distribution(re.match(r"[A-Za-z0-9_.-]+", line).group(0)): line for line in requirements}
+
+
+def test_mwaa_requirements_add_cosmos_and_the_amazon_provider_to_airflow_and_nothing_else():
+    # MWAA's release line, in the form MWAA's documentation gives, for the Python MWAA runs the
+    # release on (3.12 for every Airflow 3 release MWAA offers).
+    constraints = f"https://raw.githubusercontent.com/apache/airflow/constraints-{AIRFLOW}/constraints-3.12.txt"
+    assert f'--constraint "{constraints}"' in MWAA_PINS.splitlines()
+    lines = _requirement_lines(MWAA_PINS)
+    # No Airflow (MWAA holds it to the environment's release), no dbt, DuckDB or Iceberg writer:
+    # dbt runs from startup.sh's venv, and the local target never runs on MWAA.
+    assert set(lines) == {"astronomer-cosmos", "apache-airflow-providers-amazon"}
+    assert lines["apache-airflow-providers-amazon"].startswith("apache-airflow-providers-amazon[aiobotocore]==")
+    # The Cosmos the local and Astro sides run, where every test of the dbt task groups ran.
+    local_side = _requirement_lines((ROOT / "requirements.txt").read_text())
+    assert lines["astronomer-cosmos"] == local_side["astronomer-cosmos"]
+
+
+def test_terraform_creates_the_environment_on_the_release_the_requirements_are_built_for():
+    root = named_blocks(TERRAFORM, "variable")["airflow_version"]["default"]
+    module = named_blocks(MODULES / "orchestration", "variable")["airflow_version"]["default"]
+    assert (root, module) == (AIRFLOW, AIRFLOW)
+
+
+def _imported_by_the_project() -> set[str]:
+    """Every module the DAG files and the lakehouse package import by absolute name, anywhere."""
+    names = set()
+    for path in [*(ROOT / "dags").glob("*.py"), *paths.plugins_dir().rglob("*.py")]:
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                names |= {alias.name for alias in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.level == 0:
+                names.add(node.module)
+    return names
+
+
+def _installed_by(module: str) -> str:
+    """The distribution that installs a module's file (airflow.* comes from many distributions)."""
+    origin = Path(importlib.util.find_spec(module).origin).resolve()
+    for name in importlib.metadata.packages_distributions()[module.split(".")[0]]:
+        files = importlib.metadata.distribution(name).files or []
+        if any(Path(file.locate()).resolve() == origin for file in files):
+            return _distribution(name)
+    raise AssertionError(f"no installed distribution holds {module}")
+
+
+def test_the_mwaa_environment_provides_what_the_dags_import_on_the_aws_target(mwaa_tree, tmp_path):
+    """MWAA's Airflow release plus requirements-mwaa.txt, resolved from PyPI for MWAA's Python: the
+    release and each pin hold, and the distribution of every module the project's code imports, and
+    that the DagBag probe loaded on the aws target, is there. Run-time imports of the aws target are
+    the same providers' and boto3's. The constraints file itself cannot be fetched offline; the
+    pins name the versions it holds."""
+    python = re.search(r"/constraints-(3\.\d+)\.txt", MWAA_PINS).group(1)
+    requested = tmp_path / "mwaa-environment.in"
+    requested.write_text(f"apache-airflow=={AIRFLOW}\n" + "\n".join(_requirement_lines(MWAA_PINS).values()) + "\n")
+    resolved = tmp_path / "mwaa-environment.txt"
+    compiled = subprocess.run(
+        [str(Path(sys.executable).parent / "uv"), "pip", "compile", str(requested), "--python-version", python,
+         "--python-platform", "x86_64-manylinux_2_28", "--no-header", "--no-annotate", "--quiet", "-o", str(resolved)],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert compiled.returncode == 0, compiled.stderr
+    environment = dict(line.split("==", 1) for line in resolved.read_text().splitlines() if "==" in line)
+    environment = {_distribution(name): version for name, version in environment.items()}
+    wanted = {name: line.split("==")[1] for name, line in _requirement_lines(requested.read_text()).items()}
+    assert {name: environment.get(name) for name in wanted} == wanted
+
+    loaded = set(mwaa_tree.loaded["modules"])
+    third_party = {
+        module for module in _imported_by_the_project() & loaded
+        if module.split(".")[0] not in sys.stdlib_module_names and module.split(".")[0] != "lakehouse"
+    }  # fmt: skip
+    needed = {_installed_by(module) for module in third_party}
+    assert {"astronomer-cosmos", "apache-airflow-providers-amazon", "apache-airflow-task-sdk", "boto3"} <= needed
+    # The local target's engines never load there.
+    assert not {"duckdb", "pyiceberg", "dbt-core"} & needed
+    assert sorted(needed - set(environment)) == []

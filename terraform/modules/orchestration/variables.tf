@@ -4,9 +4,9 @@ variable "environment_name" {
 }
 
 variable "airflow_version" {
-  description = "Airflow version of the MWAA environment. It must be the version the project's requirements.txt is tested against on MWAA: MWAA installs requirements.txt under that version's constraints, so a mismatch fails the environment update or breaks the DAGs at import."
+  description = "Airflow version of the MWAA environment. It must be the release the project's requirements-mwaa.txt is built for: MWAA installs that file under the release's constraints, so a mismatch fails the environment update or breaks the DAGs at import."
   type        = string
-  default     = "3.0.6"
+  default     = "3.3.1"
 }
 
 variable "environment_class" {

@@ -11,9 +11,16 @@ CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
 # Airflow and pyiceberg (about 30% of a DAG run here).
 unexport PYTHONDONTWRITEBYTECODE
 
-.PHONY: install demo test backfill manifest bench clean deploy-mwaa airflow
+.PHONY: install demo test docs backfill manifest bench clean deploy-mwaa airflow
 
 install: $(STAMP) $(CHECKOV_STAMP)
+
+# The browser test's Chromium comes from Debian's packages (sudo only when not already root).
+CHROMIUM := /usr/bin/chromium
+SUDO     := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+$(CHROMIUM):
+	$(SUDO) apt-get update -qq
+	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium
 
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -30,7 +37,7 @@ $(CHECKOV_STAMP): requirements-checkov.txt
 demo: install
 	$(BIN)/lakehouse demo
 
-test: install
+test: install $(CHROMIUM)
 	$(BIN)/python -m pytest
 
 # Airflow with its UI on this machine: both DAGs, the pools and connections of airflow_settings.yaml;
@@ -42,6 +49,10 @@ airflow: install
 PIPELINE ?= events
 backfill: install
 	$(BIN)/lakehouse backfill --pipeline $(PIPELINE) $(FROM) $(TO)
+
+# The dbt docs site that `make airflow` shows under Browse, regenerated after runs changed the tables.
+docs: install
+	$(BIN)/lakehouse docs
 
 manifest: install
 	$(BIN)/lakehouse manifest

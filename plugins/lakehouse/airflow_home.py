@@ -10,8 +10,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from lakehouse import paths
-from lakehouse.config import DUCKDB_POOL
+from lakehouse import dbt_docs, paths
+from lakehouse.config import DUCKDB_POOL, get_settings
 
 
 def configure(home: Path | None = None) -> Path:
@@ -23,6 +23,7 @@ def configure(home: Path | None = None) -> Path:
     os.environ.setdefault("AIRFLOW__CORE__PLUGINS_FOLDER", str(root / "plugins"))
     os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
     os.environ.setdefault("AIRFLOW__LOGGING__LOGGING_LEVEL", "INFO")
+    os.environ.setdefault("AIRFLOW__COSMOS__DBT_DOCS_PROJECTS", dbt_docs.cosmos_projects(get_settings()))
     # Offline by design: no usage telemetry from Cosmos or dbt.
     os.environ.setdefault("AIRFLOW__COSMOS__ENABLE_TELEMETRY", "False")
     os.environ.setdefault("DO_NOT_TRACK", "1")

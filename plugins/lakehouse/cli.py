@@ -180,6 +180,13 @@ def cmd_airflow(args: argparse.Namespace) -> int:
     return local_airflow.serve()
 
 
+def cmd_docs(args: argparse.Namespace) -> int:
+    from lakehouse import dbt_docs
+
+    print(f"dbt docs written to {dbt_docs.generate(_settings())}; `lakehouse airflow` shows them under Browse")
+    return 0
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     cmd_generate(args)
     cmd_generate_taxi(args)
@@ -255,6 +262,9 @@ def parser() -> argparse.ArgumentParser:
         "airflow", help="start Airflow with its UI, both DAGs, and airflow_settings.yaml applied, until Ctrl-C"
     )
     airflow.set_defaults(func=cmd_airflow)
+
+    docs = commands.add_parser("docs", help="generate the dbt docs site that the Airflow UI shows under Browse")
+    docs.set_defaults(func=cmd_docs)
 
     stale = commands.add_parser("stale-runs", help="audit records still RUNNING long after their run started")
     stale.add_argument("--hours", type=float, default=6.0)

@@ -74,6 +74,11 @@ class Settings:
         return self.lake_home / "reports"
 
     @property
+    def dbt_docs_dir(self) -> Path:
+        """The dbt docs site that Cosmos's plugin serves in the Airflow UI (lakehouse.dbt_docs)."""
+        return self.reports_dir / "dbt-docs"
+
+    @property
     def dbt_manifest_path(self) -> Path:
         return self.dbt_project_dir / "manifest.json"
 

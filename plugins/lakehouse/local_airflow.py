@@ -10,6 +10,9 @@ the local lake holds only the dates generated into it, so runs are started by ha
 Logins are SimpleAuthManager's, Airflow 3's default: the API server generates a password for each
 configured user (by default `admin`) into a file in the Airflow home and keeps it across restarts.
 That file is read back and printed, rather than switching authentication off.
+
+The dbt docs site is generated first (lakehouse.dbt_docs), so that the UI's Browse menu opens it;
+`lakehouse docs` regenerates it later, after runs have changed the tables.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
-from lakehouse import airflow_home, airflow_settings
+from lakehouse import airflow_home, airflow_settings, dbt_docs
 from lakehouse.backfill import airflow_services
 from lakehouse.config import get_settings
 from lakehouse.pipelines import PIPELINES
@@ -93,6 +96,7 @@ def serve() -> int:
     with output_to(settings.reports_dir / "airflow-runs.log"):
         airflow_home.initialise()
         airflow_settings.apply(airflow_settings.load())
+        dbt_docs.generate(settings)
     from airflow import __version__ as airflow_version
 
     dag_ids = [pipeline.dag_id for pipeline in PIPELINES]
@@ -109,6 +113,7 @@ def serve() -> int:
                 f"Airflow {airflow_version} on the {settings.target} target: {env['AIRFLOW__API__BASE_URL']}",
                 *(f"  login: {user} / {password}" for user, password in _logins().items()),
                 f"  DAGs: {', '.join(dag_ids)}; unpause one, then start runs with Trigger or Backfill in the UI",
+                f"  dbt docs: {dbt_docs.docs_path(env['AIRFLOW__API__BASE_URL'])} (Browse menu)",
                 f"  task logs: {airflow_home.task_log_dir()}",
                 *(f"  IMPORT ERROR in {filename}:\n{stacktrace}" for filename, stacktrace in errors.items()),
                 "Ctrl-C stops it.",

@@ -1,0 +1,60 @@
+"""The dbt docs site of the project, shown inside the Airflow UI by Cosmos's plugin.
+
+Cosmos (Airflow 3.1 or later) adds a "Browse" menu entry per project listed in the Airflow option
+[cosmos] dbt_docs_projects, and serves the site's index.html, manifest.json and catalog.json from
+the directory named there. `dbt docs generate` writes those three files; it runs through the
+platform's dbt, so locally it takes the warehouse lock like every other dbt call, and its catalog
+describes the tables as they are in the lake at that moment.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
+
+from lakehouse.config import Settings
+
+# The slug is part of the docs' URL in the UI: <api base>/cosmos/lakehouse/dbt_docs_index.html.
+PROJECT_SLUG = "lakehouse"
+MENU_NAME = "dbt docs (lakehouse)"
+SITE_FILES = ("index.html", "manifest.json", "catalog.json")
+
+
+class DbtDocsError(RuntimeError):
+    pass
+
+
+def cosmos_projects(settings: Settings) -> str:
+    """The value of [cosmos] dbt_docs_projects that points Cosmos at this project's site."""
+    return json.dumps({PROJECT_SLUG: {"dir": str(settings.dbt_docs_dir), "index": "index.html", "name": MENU_NAME}})
+
+
+def docs_path(api_base_url: str) -> str:
+    return f"{api_base_url.rstrip('/')}/cosmos/{PROJECT_SLUG}/dbt_docs_index.html"
+
+
+def generate(settings: Settings) -> Path:
+    """Write the docs site into settings.dbt_docs_dir and return that directory."""
+    # Imported here: airflow_home reads cosmos_projects before Airflow may be imported.
+    from lakehouse.platform import get_platform
+
+    platform = get_platform(settings)
+    command = [
+        platform.dbt_executable(), "docs", "generate",
+        "--project-dir", str(settings.dbt_project_dir),
+        "--profiles-dir", str(settings.dbt_project_dir),
+        "--target", settings.target,
+        "--target-path", str(settings.dbt_docs_dir),
+        "--quiet",
+    ]  # fmt: skip
+    completed = subprocess.run(command, env={**os.environ, **platform.dbt_env()}, capture_output=True, text=True)
+    missing = [name for name in SITE_FILES if not (settings.dbt_docs_dir / name).is_file()]
+    if completed.returncode != 0 or missing:
+        raise DbtDocsError(
+            f"dbt docs generate failed (exit {completed.returncode}"
+            + (f"; missing {', '.join(missing)}" if missing else "")
+            + f"):\n{completed.stdout}\n{completed.stderr}"
+        )
+    return settings.dbt_docs_dir

@@ -23,7 +23,9 @@ def configure(home: Path | None = None) -> Path:
     os.environ.setdefault("AIRFLOW__CORE__PLUGINS_FOLDER", str(root / "plugins"))
     os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
     os.environ.setdefault("AIRFLOW__LOGGING__LOGGING_LEVEL", "INFO")
-    os.environ.setdefault("AIRFLOW__COSMOS__DBT_DOCS_PROJECTS", dbt_docs.cosmos_projects(get_settings()))
+    # Always the lake of this process: a value inherited from a parent that uses another lake
+    # (a test session, a shell that ran the demo elsewhere) would show that lake's docs.
+    os.environ["AIRFLOW__COSMOS__DBT_DOCS_PROJECTS"] = dbt_docs.cosmos_projects(get_settings())
     # Offline by design: no usage telemetry from Cosmos or dbt.
     os.environ.setdefault("AIRFLOW__COSMOS__ENABLE_TELEMETRY", "False")
     os.environ.setdefault("DO_NOT_TRACK", "1")

@@ -155,6 +155,7 @@ def test_airflow_ui_triggers_a_date_retries_one_model_and_shows_the_dbt_docs(tmp
         before = _task_instances(url, bearer, run_id)
         assert {ti["try_number"] for ti in before.values()} == {1}
         page.reload()
+        expect(page.locator('.react-flow__node[data-id="audit_end"]')).to_be_visible()
         expect(page.get_by_role("cell", name="Success", exact=True).first).to_be_visible()
         expect(page.get_by_role("cell", name="Failed", exact=True)).to_have_count(0)
         page.screenshot(path=shots / "04-run-succeeded.png")
@@ -189,6 +190,7 @@ def test_airflow_ui_triggers_a_date_retries_one_model_and_shows_the_dbt_docs(tmp
         }, "only the cleared task and what depends on it ran again"
         page.goto(f"{url}/dags/{EVENTS.dag_id}/runs/{urllib.parse.quote(run_id, safe='')}")
         expect(page.get_by_role("cell", name=RETRIED_TASK, exact=True)).to_be_visible()
+        expect(page.locator('.react-flow__node[data-id="audit_end"]')).to_be_visible()
         page.screenshot(path=shots / "06-after-retry.png")
 
         record = audit.get(EVENTS.name, run_id)

@@ -1,13 +1,23 @@
 # The Astro project image: Airflow 3.3 on Astro Runtime, with dbt in a virtual environment of its own.
 #
-# Assumption, to confirm against Astronomer's Runtime release notes before the first build: Runtime
-# 3.3-8 carries Airflow 3.3.2, the pin in requirements.txt, and is published for Python 3.12 to 3.14
-# but not for the local venv's 3.11. 3.12 is the nearest; tests/astro resolves both requirements
-# files for the Python this tag names.
+# Runtime 3.3-8 carries Airflow 3.3.2, the pin in requirements.txt; released 2026-09-23 (3.3-1 and
+# 3.3-2 carry 3.3.0). It is published for Python 3.12, 3.13 and 3.14, 3.14 being what the bare
+# tag `runtime:3.3-8` runs, so the tag names its Python with the `-python-X.Y` suffix Astronomer
+# documents for a non-default Python. 3.12 is the nearest to the local venv's 3.11, for which there
+# is no build; tests/astro resolves both requirements files for the Python this tag names.
+# Sources: Astronomer's Runtime catalog (https://updates.astronomer.io/astronomer-runtime) as cut on
+# 2026-09-25 into github.com/astronomer/astro-cli, pkg/runtimeversions/testdata/catalog.json; the
+# suffix: https://www.astronomer.io/docs/astro/cli/customize-dockerfile.
+# Unconfirmed: the Runtime release notes and provider reference were read only in copies that end at
+# 3.3-2, and the image was not pulled. The Airflow in it may be an Astronomer build (3.3.2+astro.N),
+# which `apache-airflow==3.3.2` matches.
 FROM astrocrpublic.azurecr.io/runtime:3.3-8-python-3.12
 
 # The base image's ONBUILD steps have run by now: packages.txt and requirements.txt are installed
-# and the build context is in /usr/local/airflow, the working directory. packages.txt is empty:
+# and the build context is in /usr/local/airflow, the working directory. Astronomer documents
+# ONBUILD steps in the images without `-base` that bring the project in, and that both files are
+# installed at build; the order (packages.txt, requirements.txt, then the whole context) is from a
+# public Dockerfile's `docker image inspect` of 3.3-2, not checked on 3.3-8. packages.txt is empty:
 # every wheel installed here brings its own libraries, and the one step that needs a JRE, the taxi
 # Glue job run by Spark on the local target, needs pyspark too, which only requirements-dev.txt
 # installs; on the aws target AWS Glue runs that job.

@@ -17,6 +17,10 @@ from lakehouse.config import DUCKDB_POOL, get_settings
 
 ROOT = paths.project_root()
 SANDBOX_TFVARS = ROOT / "terraform" / "environments" / "sandbox" / "terraform.tfvars"
+# Astro Runtime 3 builds looked up for this project: build -> (the Airflow it carries, the Pythons it
+# is published for), from Astronomer's Runtime catalog (the Dockerfile's comment says where). A new
+# FROM tag needs its entry here, so that moving the tag means looking its Airflow up.
+RUNTIME_BUILDS = {"3.3-8": ("3.3.2", ("3.12", "3.13", "3.14"))}
 
 
 def _pins(path: Path) -> dict[str, str]:
@@ -46,6 +50,17 @@ def test_the_image_is_the_astro_runtime_of_the_pinned_airflow_minor():
     assert match, f"{base} is not an Airflow 3 Astro Runtime image"
     airflow = _pins(ROOT / "requirements.txt")["apache-airflow"]
     assert airflow.startswith(match.group(1) + "."), f"Runtime {match.group(1)} does not carry Airflow {airflow}"
+
+
+def test_the_runtime_build_carries_the_pinned_airflow_for_the_python_the_tag_names():
+    (base,) = _instruction("FROM")
+    match = re.fullmatch(r"astrocrpublic\.azurecr\.io/runtime:(\d+\.\d+-\d+)-python-(\d+\.\d+)", base)
+    assert match, f"{base} names no Python; the image's requirements are resolved for the one it names"
+    build, python = match.groups()
+    assert build in RUNTIME_BUILDS, f"Runtime {build} is not in RUNTIME_BUILDS: look up its Airflow"
+    airflow, pythons = RUNTIME_BUILDS[build]
+    assert _pins(ROOT / "requirements.txt")["apache-airflow"] == airflow, f"Runtime {build} carries Airflow {airflow}"
+    assert python in pythons, f"Runtime {build} is published for Python {', '.join(pythons)} only"
 
 
 def test_the_dbt_executable_is_the_local_targets_script_inside_the_venv_the_image_builds():

@@ -37,8 +37,10 @@ $(CHECKOV_STAMP): requirements-checkov.txt
 demo: install
 	$(BIN)/lakehouse demo
 
+# Two workers, each taking whole test files: the Airflow-driven tests spend much of their time
+# waiting on schedulers and subprocesses, so the week-long backfill overlaps the rest of the suite.
 test: install $(CHROMIUM)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n 2 --dist loadfile --durations=20
 
 # Airflow with its UI on this machine: both DAGs, the pools and connections of airflow_settings.yaml;
 # prints the URL and the login, runs until Ctrl-C.

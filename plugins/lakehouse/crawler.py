@@ -1,13 +1,20 @@
 """Local stand-in for the AWS Glue crawler over the raw zone.
 
 It discovers ``<raw_dir>/<table>/dt=YYYY-MM-DD/*.json|.jsonl|.ndjson`` partitions, each file
-optionally gzip-compressed (``.json.gz`` and so on, which Athena reads transparently), infers the
-schema of the newline-delimited JSON records, keeps a JSON catalog of what it last registered,
-reports schema drift against that, and registers each raw table as a DuckDB view so dbt reads the
-raw lines the way Athena reads them through the Glue table.
+optionally gzip-compressed (``.json.gz`` and so on, which Athena reads transparently), keeps a
+JSON catalog of what it registered, reports schema drift against it, and registers each raw table
+as a DuckDB view so dbt reads the raw lines the way Athena reads them through the Glue table: one
+row per non-blank line, as text (``_record``), with its file, line number and partition (``dt``).
+Malformed lines must reach dbt so it can quarantine them; parsing is dbt's job.
 
-The views expose each non-blank physical line as text (``_record``) rather than parsed columns:
-malformed lines must reach dbt so it can quarantine them, and parsing is dbt's job.
+Incremental: a file is read only when it is new or changed (size, modification or change time)
+since the last crawl. Reading it streams its lines (lakehouse.raw_lines) into a Parquet file of
+the table's local storage, partitioned by ``dt``, so that a query on some days opens only those
+days' files, and a .gz file is decompressed once. The view lists exactly the files of the last
+successful crawl: dbt reads what the crawl checked, even if a file changes afterwards.
+
+Like Glue's crawlers, the schema is inferred from a sample: the first 1,000 lines of each new or
+changed file. A column that first appears after that sample is not reported as drift.
 
 Other files in a partition are skipped, since the Glue table would not read them as JSON either,
 and reported in the result so the run's audit record can carry them as warnings. A data file that
@@ -17,14 +24,14 @@ are not guessed at, and silently dropping them would lose data.
 
 from __future__ import annotations
 
-import gzip
 import hashlib
 import json
 import logging
 import os
 import re
 import tempfile
-import zlib
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timezone
@@ -32,24 +39,27 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from lakehouse.raw_lines import GZIP_SUFFIX, RawFileError, is_gzip, read_lines
 
 log = logging.getLogger(__name__)
 
 DATA_SUFFIXES = (".json", ".jsonl", ".ndjson")
-GZIP_SUFFIX = ".gz"
 RAW_SCHEMA = "raw"
+# Lines of each new or changed file that the schema is inferred from.
+SAMPLE_LINES = 1000
 
 _PARTITION_RE = re.compile(r"^dt=(\d{4}-\d{2}-\d{2})$")
 _MOVE_HINT = "move it into a dt=YYYY-MM-DD partition folder"
-_RERUN_HINT = "then rerun the date"
 _SKIPPED = f"not a JSON-lines file ({', '.join(DATA_SUFFIXES)}, optionally {GZIP_SUFFIX}); skipped"
-# Only the file's own parent folder counts, in case raw_dir itself sits under some "dt=" folder.
-_DT_OF_FILE = r"/dt=(\d{4}-\d{2}-\d{2})/[^/]*$"
-# One definition of "blank" for both the Python count and the SQL view, so that the crawl's
-# record count and the view's row count always agree.
-_BLANK_CHARS = " \t\r\f\v"
-# Windows editors may save a byte-order mark; dropping it keeps the first record parseable.
-_BOM = "\ufeff"
+# The file name repeats on every line, so it is stored once per row group, as a dictionary.
+_LINES_SCHEMA = pa.schema(
+    [("_file", pa.dictionary(pa.int32(), pa.string())), ("_line", pa.int64()), ("_record", pa.large_string())]
+)
+_STAGED_SUFFIX = ".staged"
 
 
 class CrawlerError(Exception):
@@ -81,9 +91,18 @@ class TableCrawl:
     files: list[str]
     columns: dict[str, str]
     records: int
-    malformed: int
     # Partition date -> its non-blank lines, so a run can tell an empty day from a missing one.
     records_by_partition: dict[str, int] = field(default_factory=dict)
+    # What this crawl found different from the last one, by file.
+    new_files: list[str] = field(default_factory=list)
+    changed_files: list[str] = field(default_factory=list)
+    vanished_files: list[str] = field(default_factory=list)
+    # Lines read by this crawl: those of the new and changed files only.
+    lines_read: int = 0
+
+    @property
+    def files_read(self) -> int:
+        return len(self.new_files) + len(self.changed_files)
 
 
 @dataclass
@@ -102,76 +121,108 @@ class CrawlResult:
 
 
 @dataclass
+class _FileEntry:
+    """What the catalog keeps of one landed file: enough to tell whether it changed, and where
+    its lines are stored."""
+
+    partition: str
+    size: int
+    mtime_ns: int
+    ctime_ns: int
+    records: int
+    columns: dict[str, str]
+    lines: str
+
+    def same_file(self, stat: os.stat_result) -> bool:
+        return (self.size, self.mtime_ns, self.ctime_ns) == (stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns)
+
+
+@dataclass
 class _TableScan:
     table: TableCrawl
-    # File -> the path the view reads for it: the file itself, or its decompressed copy.
-    read_paths: dict[str, str]
+    entries: dict[str, _FileEntry]
     skipped: list[str]
 
 
-def crawl(
-    raw_dir: Path, catalog_path: Path, duckdb_path: Path, tables: Sequence[str]
-) -> CrawlResult:
+def lines_dir_of(duckdb_path: Path) -> Path:
+    """Where the local raw tables keep their lines, beside the DuckDB file that reads them."""
+    return Path(duckdb_path).resolve().parent / "raw_lines"
+
+
+def crawl(raw_dir: Path, catalog_path: Path, duckdb_path: Path, tables: Sequence[str]) -> CrawlResult:
     """Crawl ``tables`` under ``raw_dir``, register them in DuckDB, then record them in the catalog.
 
-    Every table is scanned before anything is registered, so one bad file leaves both the DuckDB
-    views and the catalog exactly as the previous successful crawl left them. (The scan does write
-    decompressed copies of .gz files, but under names the current views do not read.)
+    New and changed files are read into staged files first; nothing the views read is touched
+    until every table has been read, so one bad file leaves both the DuckDB views and the catalog
+    exactly as the previous successful crawl left them.
     """
     raw_dir = Path(raw_dir).resolve()
     catalog_path = Path(catalog_path)
-    # Resolved because the views open the copies at query time, from wherever DuckDB runs.
-    copies_dir = catalog_path.resolve().with_name(f"{catalog_path.stem}_gunzipped")
-    scans = {name: _scan_table(raw_dir, name, copies_dir / name) for name in tables}
-    crawled = {name: scan.table for name, scan in scans.items()}
-
+    lines_dir = lines_dir_of(duckdb_path)
     catalog = _load_catalog(catalog_path)
+    staged: list[Path] = []
+    try:
+        scans = {
+            name: _scan_table(raw_dir, name, _entries_of(catalog.get(name)), lines_dir / name, staged)
+            for name in tables
+        }
+    except BaseException:
+        for path in staged:
+            path.unlink(missing_ok=True)
+        raise
+
     drift: list[ColumnChange] = []
-    for table in crawled.values():
-        previous = catalog.get(table.name)
+    for scan in scans.values():
+        previous = catalog.get(scan.table.name)
         if previous is not None:
-            drift += _diff_columns(table.name, previous.get("columns", {}), table.columns)
+            drift += _diff_columns(scan.table.name, previous.get("columns", {}), scan.table.columns)
 
+    for path in staged:
+        path.rename(path.with_suffix(""))
     _register_views(Path(duckdb_path), scans.values())
-
     crawled_at = datetime.now(timezone.utc).isoformat()
-    for table in crawled.values():
-        catalog[table.name] = {
-            "location": table.location,
-            "partitions": table.partitions,
-            "files": table.files,
-            "columns": table.columns,
+    for scan in scans.values():
+        catalog[scan.table.name] = {
+            "location": scan.table.location,
+            "partitions": scan.table.partitions,
+            "columns": scan.table.columns,
             "crawled_at": crawled_at,
+            "files": {path: asdict(entry) for path, entry in sorted(scan.entries.items())},
         }
     _write_catalog(catalog_path, catalog)
-    for name, scan in scans.items():
-        _delete_unused_copies(copies_dir / name, scan.read_paths.values())
+    for scan in scans.values():
+        _delete_unused_lines(lines_dir / scan.table.name, {entry.lines for entry in scan.entries.values()})
 
     skipped = [message for scan in scans.values() for message in scan.skipped]
     for message in skipped:
         log.warning("%s", message)
     for change in drift:
         log.warning("schema drift: %s", change.describe())
-    for table in crawled.values():
+    for scan in scans.values():
+        table = scan.table
         log.info(
-            "crawled %s: %d partitions, %d files, %d records (%d malformed), %d columns",
+            "crawled %s: %d partitions, %d files (%d read: %d new, %d changed; %d vanished), %d records, %d columns",
             table.name,
             len(table.partitions),
             len(table.files),
+            table.files_read,
+            len(table.new_files),
+            len(table.changed_files),
+            len(table.vanished_files),
             table.records,
-            table.malformed,
             len(table.columns),
         )
-    return CrawlResult(tables=crawled, drift=drift, skipped=skipped)
+    return CrawlResult(tables={name: scan.table for name, scan in scans.items()}, drift=drift, skipped=skipped)
 
 
 def main_summary(result: CrawlResult) -> str:
     lines = []
     for table in result.tables.values():
         lines.append(
-            f"{table.name}: {len(table.partitions)} partitions, {len(table.files)} files, "
-            f"{table.records} records, {table.malformed} malformed, {len(table.columns)} columns"
+            f"{table.name}: {len(table.partitions)} partitions, {len(table.files)} files "
+            f"({table.files_read} read), {table.records} records, {len(table.columns)} columns"
         )
+        lines += [f"{table.name}: file no longer landed: {path}" for path in table.vanished_files]
     if result.drift:
         lines += [f"drift: {change.describe()}" for change in result.drift]
     else:
@@ -184,12 +235,8 @@ def _is_hidden(name: str) -> bool:
     return name.startswith((".", "_"))
 
 
-def _is_gzip(path: Path) -> bool:
-    return path.suffix.lower() == GZIP_SUFFIX
-
-
 def _is_data_file(path: Path) -> bool:
-    if _is_gzip(path):
+    if is_gzip(path):
         path = path.with_suffix("")
     return path.suffix.lower() in DATA_SUFFIXES
 
@@ -212,9 +259,7 @@ def _discover(table_dir: Path) -> tuple[dict[str, list[Path]], list[str]]:
             try:
                 date.fromisoformat(match.group(1))
             except ValueError as exc:
-                raise CrawlerError(
-                    f"{entry} is not a valid partition ({exc}); {_MOVE_HINT}"
-                ) from None
+                raise CrawlerError(f"{entry} is not a valid partition ({exc}); {_MOVE_HINT}") from None
             files = []
             for child in sorted(entry.iterdir()):
                 if _is_hidden(child.name):
@@ -222,9 +267,7 @@ def _discover(table_dir: Path) -> tuple[dict[str, list[Path]], list[str]]:
                 if child.is_dir():
                     strays = _data_files_below(child)
                     if strays:
-                        raise CrawlerError(
-                            f"{strays[0]} is nested below partition {entry.name}; {_MOVE_HINT}"
-                        )
+                        raise CrawlerError(f"{strays[0]} is nested below partition {entry.name}; {_MOVE_HINT}")
                 elif _is_data_file(child):
                     files.append(child)
                 else:
@@ -242,120 +285,96 @@ def _data_files_below(directory: Path) -> list[Path]:
     found = []
     for root, dirs, names in os.walk(directory):
         dirs[:] = sorted(d for d in dirs if not _is_hidden(d))
-        found += [
-            Path(root) / name
-            for name in sorted(names)
-            if not _is_hidden(name) and _is_data_file(Path(name))
-        ]
+        found += [Path(root) / name for name in sorted(names) if not _is_hidden(name) and _is_data_file(Path(name))]
     return found
 
 
-def _scan_table(raw_dir: Path, name: str, copies_dir: Path) -> _TableScan:
+def _scan_table(
+    raw_dir: Path, name: str, previous: dict[str, _FileEntry], lines_dir: Path, staged: list[Path]
+) -> _TableScan:
     table_dir = raw_dir / name
     partitions, skipped = _discover(table_dir) if table_dir.is_dir() else ({}, [])
-    partition_of = {str(path): day for day, paths in partitions.items() for path in paths}
-    files = sorted(partition_of)
-    read_paths: dict[str, str] = {}
-    columns: dict[str, str] = {}
-    records_by_partition = dict.fromkeys(sorted(partitions), 0)
-    records = malformed = 0
-    for file in files:
-        path = Path(file)
-        stored = _read_bytes(path)
-        content = _gunzip(path, stored) if _is_gzip(path) else stored
-        for line in _decode_lines(path, content):
-            if not line.strip(_BLANK_CHARS):
-                continue
-            records += 1
-            records_by_partition[partition_of[file]] += 1
+    entries: dict[str, _FileEntry] = {}
+    new_files: list[str] = []
+    changed_files: list[str] = []
+    lines_read = 0
+    for day, paths in sorted(partitions.items()):
+        for path in paths:
+            file = str(path)
             try:
-                record = json.loads(line)
-            except ValueError:
-                malformed += 1
+                stat = path.stat()
+            except OSError as exc:
+                raise CrawlerError(f"cannot read {path}: {exc}") from None
+            known = previous.get(file)
+            if known is not None and known.partition == day and known.same_file(stat) and Path(known.lines).exists():
+                entries[file] = known
                 continue
-            if not isinstance(record, dict):
-                malformed += 1
-                continue
-            _merge_schema(columns, record)
-        read_paths[file] = (
-            str(_decompressed_copy(copies_dir, path, stored, content)) if _is_gzip(path) else file
-        )
+            (changed_files if known is not None else new_files).append(file)
+            entries[file] = _read_file(path, day, stat, lines_dir, staged)
+            lines_read += entries[file].records
+    columns: dict[str, str | None] = {}
+    for entry in entries.values():
+        for column, kind in entry.columns.items():
+            columns[column] = _widen(columns.get(column), kind)
+    by_partition = Counter()
+    for entry in entries.values():
+        by_partition[entry.partition] += entry.records
     table = TableCrawl(
         name=name,
         location=str(table_dir),
         partitions=sorted(partitions),
-        files=files,
-        # A column only ever seen as null still exists in the data; Glue calls it string too.
+        files=sorted(entries),
         columns={column: kind or "string" for column, kind in columns.items()},
+        records=sum(by_partition.values()),
+        records_by_partition={day: by_partition[day] for day in sorted(partitions)},
+        new_files=new_files,
+        changed_files=changed_files,
+        vanished_files=sorted(set(previous) - set(entries)),
+        lines_read=lines_read,
+    )
+    return _TableScan(table=table, entries=entries, skipped=skipped)
+
+
+def _read_file(path: Path, day: str, stat: os.stat_result, lines_dir: Path, staged: list[Path]) -> _FileEntry:
+    """Stream the file's lines into a staged Parquet file and sample its schema."""
+    version = hashlib.sha256(f"{path}\0{stat.st_size}\0{stat.st_mtime_ns}\0{stat.st_ctime_ns}".encode()).hexdigest()
+    final = lines_dir / f"dt={day}" / f"{version[:32]}.parquet"
+    target = final.with_name(final.name + _STAGED_SUFFIX)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staged.append(target)
+    columns: dict[str, str | None] = {}
+    sampled = records = 0
+    file_column = pa.array([str(path)], pa.string())
+    try:
+        # Parquet encoding releases the GIL: a block is written while the next one is read.
+        with pq.ParquetWriter(target, _LINES_SCHEMA, compression="zstd", use_dictionary=["_file"]) as writer, \
+                ThreadPoolExecutor(max_workers=1) as pool:
+            pending = None
+            for block in read_lines(path):
+                if sampled < SAMPLE_LINES:
+                    sample = block.records[: SAMPLE_LINES - sampled].to_pylist()
+                    sampled += len(sample)
+                    for line in sample:
+                        _merge_schema(columns, line)
+                files = pa.DictionaryArray.from_arrays(np.zeros(len(block), dtype=np.int32), file_column)
+                rows = pa.table([files, block.line_numbers, block.records], schema=_LINES_SCHEMA)
+                if pending is not None:
+                    pending.result()
+                pending = pool.submit(writer.write_table, rows)
+                records += len(block)
+            if pending is not None:
+                pending.result()
+    except RawFileError as exc:
+        raise CrawlerError(str(exc)) from None
+    return _FileEntry(
+        partition=day,
+        size=stat.st_size,
+        mtime_ns=stat.st_mtime_ns,
+        ctime_ns=stat.st_ctime_ns,
         records=records,
-        malformed=malformed,
-        records_by_partition=records_by_partition,
+        columns={column: kind or "string" for column, kind in columns.items()},
+        lines=str(final),
     )
-    return _TableScan(table=table, read_paths=read_paths, skipped=skipped)
-
-
-def _read_bytes(path: Path) -> bytes:
-    try:
-        return path.read_bytes()
-    except OSError as exc:
-        raise CrawlerError(f"cannot read {path}: {exc}") from None
-
-
-def _gunzip(path: Path, stored: bytes) -> bytes:
-    # gzip.decompress takes empty input for a valid stream of no members, but an empty .gz file
-    # is an upload cut off before its header, so it is reported like any other truncation.
-    if not stored:
-        problem = "the file is empty"
-    else:
-        try:
-            return gzip.decompress(stored)
-        except (EOFError, gzip.BadGzipFile, zlib.error) as exc:
-            problem = str(exc)
-    raise CrawlerError(
-        f"{path} is a truncated or corrupt gzip file ({problem}); replace it with a complete "
-        f"copy from the producer, {_RERUN_HINT}"
-    )
-
-
-def _decode_lines(path: Path, content: bytes) -> list[str]:
-    try:
-        text = content.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = content.count(b"\n", 0, exc.start) + 1
-        within = "of the decompressed data" if _is_gzip(path) else "in the file"
-        raise CrawlerError(
-            f"{path} is not valid UTF-8: line {line} holds the invalid byte "
-            f"0x{content[exc.start]:02x} ({exc.reason}) at byte offset {exc.start} {within}; "
-            f"re-export the file as UTF-8 or remove that line, {_RERUN_HINT}"
-        ) from None
-    # Split on LF only (not str.splitlines) so line numbers match the view's chr(10) split.
-    return text.removeprefix(_BOM).split("\n")
-
-
-def _decompressed_copy(copies_dir: Path, path: Path, stored: bytes, content: bytes) -> Path:
-    """The decompressed copy of the .gz file ``path`` that the view reads in its place.
-
-    DuckDB's read_text does not decompress, so the view reads this copy and reports ``path`` as
-    ``_file``. The name hashes the file's path and compressed bytes: a changed .gz gets a new copy
-    rather than overwriting one the current views read, so a crawl that fails later leaves them
-    intact, and the next successful crawl deletes the copies its views no longer use. Unlike an
-    uncompressed file, a .gz file replaced after the crawl reaches the view only when recrawled.
-    """
-    digest = hashlib.sha256(os.fsencode(path))
-    digest.update(b"\0")
-    digest.update(stored)
-    copy = copies_dir / f"{digest.hexdigest()}.jsonl"
-    if not copy.exists():
-        _write_atomically(copy, content)
-    return copy
-
-
-def _delete_unused_copies(copies_dir: Path, read_paths: Iterable[str]) -> None:
-    if copies_dir.is_dir():
-        used = set(read_paths)
-        for copy in copies_dir.iterdir():
-            if str(copy) not in used:
-                copy.unlink()
 
 
 def _json_type(value: Any) -> str | None:
@@ -385,22 +404,19 @@ def _widen(old: str | None, new: str | None) -> str | None:
     return "string"
 
 
-def _merge_schema(columns: dict[str, str | None], record: dict[str, Any]) -> None:
-    for column, value in record.items():
-        columns[column] = _widen(columns.get(column), _json_type(value))
+def _merge_schema(columns: dict[str, str | None], line: str) -> None:
+    try:
+        record = json.loads(line)
+    except ValueError:
+        return
+    if isinstance(record, dict):
+        for column, value in record.items():
+            columns[column] = _widen(columns.get(column), _json_type(value))
 
 
 def _diff_columns(table: str, old: dict[str, str], new: dict[str, str]) -> list[ColumnChange]:
-    changes = [
-        ColumnChange(table, column, "added", None, kind)
-        for column, kind in new.items()
-        if column not in old
-    ]
-    changes += [
-        ColumnChange(table, column, "removed", kind, None)
-        for column, kind in old.items()
-        if column not in new
-    ]
+    changes = [ColumnChange(table, column, "added", None, kind) for column, kind in new.items() if column not in old]
+    changes += [ColumnChange(table, column, "removed", kind, None) for column, kind in old.items() if column not in new]
     changes += [
         ColumnChange(table, column, "type_changed", old[column], kind)
         for column, kind in new.items()
@@ -422,22 +438,41 @@ def _load_catalog(path: Path) -> dict[str, dict[str, Any]]:
     return tables
 
 
+def _entries_of(table: dict[str, Any] | None) -> dict[str, _FileEntry]:
+    """The files a catalog entry knows; a catalog written before files were kept knows none, so
+    its files are read again."""
+    files = (table or {}).get("files")
+    if not isinstance(files, dict):
+        return {}
+    return {path: _FileEntry(**entry) for path, entry in files.items()}
+
+
 def _write_catalog(path: Path, tables: dict[str, dict[str, Any]]) -> None:
     document = json.dumps({"tables": tables}, indent=2, sort_keys=True) + "\n"
-    _write_atomically(path, document.encode("utf-8"))
-
-
-def _write_atomically(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    # Readers (other tasks, the CLI, the views) must never see a half-written file.
+    # Readers (other tasks, the CLI) must never see a half-written file.
     fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
+            handle.write(document.encode("utf-8"))
         os.replace(tmp_name, path)
     except BaseException:
         Path(tmp_name).unlink(missing_ok=True)
         raise
+
+
+def _delete_unused_lines(table_lines_dir: Path, used: Iterable[str]) -> None:
+    """Remove the stored lines of files that changed or vanished, and any left by a crawl that
+    died before it recorded them."""
+    if not table_lines_dir.is_dir():
+        return
+    keep = set(used)
+    for path in table_lines_dir.rglob("*"):
+        if path.is_file() and str(path) not in keep:
+            path.unlink()
+    for directory in sorted((d for d in table_lines_dir.iterdir() if d.is_dir()), reverse=True):
+        if not any(directory.iterdir()):
+            directory.rmdir()
 
 
 def _sql_string(value: str) -> str:
@@ -449,49 +484,23 @@ def _sql_identifier(value: str) -> str:
 
 
 def _view_sql(scan: _TableScan) -> str:
-    table = scan.table
-    view = f"{RAW_SCHEMA}.{_sql_identifier(table.name)}"
-    if not table.files:
+    view = f"{RAW_SCHEMA}.{_sql_identifier(scan.table.name)}"
+    if not scan.entries:
         return (
             f"create or replace view {view} as select "
             "cast(null as varchar) as _file, cast(null as bigint) as _line, "
             "cast(null as date) as dt, cast(null as varchar) as _record where false"
         )
-    read_list = ", ".join(_sql_string(scan.read_paths[file]) for file in table.files)
-    sources = ", ".join(
-        f"({_sql_string(scan.read_paths[file])}, {_sql_string(file)})" for file in table.files
-    )
-    blank_chars = " || ".join(f"chr({ord(ch)})" for ch in _BLANK_CHARS)
-    # read_text runs at query time, so the view always shows the files' current contents (a .gz
-    # file's as of the crawl, see _decompressed_copy); the explicit list (not a glob) pins it to
-    # exactly the files this crawl registered.
+    files = ", ".join(_sql_string(scan.entries[file].lines) for file in sorted(scan.entries))
+    # dt comes from each file's dt= folder, so a filter on dt opens only that partition's files.
     return f"""
 create or replace view {view} as
-with sources(read_path, source_file) as (
-    values {sources}
-),
-files as (
-    select
-        sources.source_file,
-        string_split(
-            case when starts_with(texts.content, chr({ord(_BOM)})) then substr(texts.content, 2)
-                 else texts.content end,
-            chr(10)
-        ) as lines
-    from read_text([{read_list}]) as texts
-    join sources on texts.filename = sources.read_path
-),
-numbered as (
-    select files.source_file, n.i as line_no, rtrim(files.lines[n.i], chr(13)) as line
-    from files, lateral (select unnest(range(1, len(files.lines) + 1)) as i) as n
-)
 select
-    cast(source_file as varchar) as _file,
-    cast(line_no as bigint) as _line,
-    cast(regexp_extract(source_file, {_sql_string(_DT_OF_FILE)}, 1) as date) as dt,
-    cast(line as varchar) as _record
-from numbered
-where trim(line, {blank_chars}) <> ''
+    _file,
+    _line,
+    dt,
+    cast(_record as varchar) as _record
+from read_parquet([{files}], hive_partitioning = true, hive_types = {{'dt': date}})
 """
 
 

@@ -5,9 +5,8 @@ from __future__ import annotations
 
 from airflow.sdk import DAG, CronTriggerTimetable, TaskGroup, chain
 from cosmos import DbtTaskGroup
-from cosmos.operators.base import DbtTestMixin
 
-from lakehouse import dbt_cosmos
+from lakehouse import dbt_cosmos, dbt_watcher
 from lakehouse.config import Settings, get_settings
 from lakehouse.pipelines import Pipeline
 from lakehouse.platform import DBT_GROUP, MAINTENANCE_GROUP, get_platform
@@ -37,7 +36,9 @@ def build_dag(pipeline: Pipeline, settings: Settings | None = None) -> DAG:
         if pipeline.clean_job:
             steps.append(platform.clean(pipeline))
         steps.append(platform.crawl(pipeline))
-        steps.append(DbtTaskGroup(group_id=DBT_GROUP, **dbt_cosmos.task_group_kwargs(settings, pipeline, platform)))
+        dbt = DbtTaskGroup(group_id=DBT_GROUP, **dbt_cosmos.task_group_kwargs(settings, pipeline, platform))
+        dbt_watcher.wire_producer_first(dbt)
+        steps.append(dbt)
         with TaskGroup(group_id=MAINTENANCE_GROUP) as maintenance:
             for mart in pipeline.marts:
                 platform.optimize(mart) >> platform.vacuum(mart)
@@ -46,6 +47,6 @@ def build_dag(pipeline: Pipeline, settings: Settings | None = None) -> DAG:
     # A failing data test reports the data, and the data will not change on a retry; only the
     # steps that can meet a transient fault (a model's run, a crawl, a Glue job) are retried.
     for task in dag.tasks:
-        if isinstance(task, DbtTestMixin):
+        if isinstance(task, dbt_watcher.DbtModelTestTask):
             task.retries = 0
     return dag

@@ -1,7 +1,9 @@
 """How Cosmos runs the dbt project: project, profile, execution and render settings in one place.
 
 The graph is read from the committed manifest (LoadMode.DBT_MANIFEST), so parsing a DAG file runs
-no dbt command. dbt vars come from the run's data interval and are templated at run time.
+no dbt command. The run's data interval and run id reach dbt as environment variables templated at
+run time, not as dbt vars: dbt re-parses the whole project whenever its vars change, and these
+change with every run (include/dbt/macros/data_interval.sql reads them).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from cosmos import ExecutionConfig, ProfileConfig, ProjectConfig, RenderConfig
 from cosmos.constants import ExecutionMode, InvocationMode, LoadMode, TestBehavior
 
+from lakehouse import dbt_watcher
 from lakehouse.config import Settings
 from lakehouse.pipelines import Pipeline
 
@@ -23,10 +26,10 @@ if TYPE_CHECKING:
 PROFILE_NAME = "lakehouse"
 
 # Dates, not timestamps: a 06:00 run of the daily schedule covers the whole previous UTC day.
-DBT_VARS = {
-    "data_interval_start": "{{ data_interval_start | ds }}",
-    "data_interval_end": "{{ data_interval_end | ds }}",
-    "airflow_run_id": "{{ run_id }}",
+RUN_ENV = {
+    "LAKEHOUSE_DATA_INTERVAL_START": "{{ data_interval_start | ds }}",
+    "LAKEHOUSE_DATA_INTERVAL_END": "{{ data_interval_end | ds }}",
+    "LAKEHOUSE_AIRFLOW_RUN_ID": "{{ run_id }}",
 }
 
 
@@ -37,11 +40,12 @@ def venv_executable(name: str) -> str:
 
 
 def project_config(settings: Settings, env: dict[str, str]) -> ProjectConfig:
+    # Cosmos hands env_vars to every task as its (templated) `env`.
     return ProjectConfig(
         dbt_project_path=settings.dbt_project_dir,
         manifest_path=settings.dbt_manifest_path,
         project_name=PROFILE_NAME,
-        env_vars=env,
+        env_vars={**env, **RUN_ENV},
         install_dbt_deps=False,
     )
 
@@ -55,10 +59,10 @@ def profile_config(settings: Settings) -> ProfileConfig:
 
 
 def execution_config(dbt_executable: str) -> ExecutionConfig:
-    # A subprocess per task keeps dbt's DuckDB connection out of the worker process, so no file
-    # handle outlives the task that opened it.
+    # One dbt build per run (lakehouse.dbt_watcher). dbt runs as a subprocess, which keeps its
+    # DuckDB connection out of the worker process, so no file handle outlives the task.
     return ExecutionConfig(
-        execution_mode=ExecutionMode.LOCAL,
+        execution_mode=ExecutionMode.WATCHER,
         invocation_mode=InvocationMode.SUBPROCESS,
         dbt_executable_path=dbt_executable,
     )
@@ -69,11 +73,13 @@ def render_config(pipeline: Pipeline) -> RenderConfig:
         load_method=LoadMode.DBT_MANIFEST,
         select=[pipeline.dbt_selector],
         test_behavior=TestBehavior.AFTER_EACH,
+        node_converters=dbt_watcher.NODE_CONVERTERS,
+        node_conversion_by_task_group=False,
     )
 
 
 def operator_args(extra: dict[str, Any]) -> dict[str, Any]:
-    return {"vars": dict(DBT_VARS), "append_env": True, **extra}
+    return {"append_env": True, **extra}
 
 
 def task_group_kwargs(settings: Settings, pipeline: Pipeline, platform: Platform) -> dict[str, Any]:

@@ -9,16 +9,19 @@ from datetime import timedelta
 import pytest
 from airflow.dag_processing.dagbag import DagBag
 
-from lakehouse import paths
-from lakehouse.dbt_cosmos import DBT_VARS
 from dateutil.relativedelta import relativedelta
+
+from lakehouse import paths
+from lakehouse.dbt_cosmos import RUN_ENV
+from lakehouse.dbt_watcher import DbtModelTask, DbtModelTestTask
 
 from lakehouse.pipelines import EVENTS, NYC_TAXI
 
 DAGS_FOLDER = paths.project_root() / "dags"
 
 EVENTS_MODELS = ["stg_raw_events", "stg_raw_users", "fct_events", "dim_users"]
-UNTESTED_MODELS = ["quarantine_raw_events", "quarantine_raw_users"]
+UNTESTED_MODELS = ["int_events_checked", "int_users_checked", "quarantine_raw_events", "quarantine_raw_users"]
+PRODUCER, PRODUCER_DONE = "dbt.dbt_producer_watcher", "dbt.dbt_producer_watcher_done"
 
 
 @pytest.fixture(scope="module")
@@ -31,7 +34,7 @@ def test_every_dag_file_imports_without_errors(dagbag):
     assert sorted(dagbag.dag_ids) == [EVENTS.dag_id, NYC_TAXI.dag_id]
 
 
-def test_every_step_but_the_data_tests_is_retried_after_a_delay(dagbag):
+def test_every_step_but_the_data_tests_and_the_dbt_build_is_retried_after_a_delay(dagbag):
     for dag_id, dag in dagbag.dags.items():
         assert dag.tags, f"{dag_id} has no tags"
         tests = {task.task_id for task in dag.tasks if task.task_id.endswith(".test")}
@@ -40,6 +43,9 @@ def test_every_step_but_the_data_tests_is_retried_after_a_delay(dagbag):
         for task in dag.tasks:
             if task.task_id in tests:
                 assert task.retries == 0, f"{dag_id}.{task.task_id}: a failed data test is not transient"
+            elif task.task_id == PRODUCER:
+                # A model that failed in the one dbt build is retried by its own task, alone.
+                assert task.retries == 0
             else:
                 assert task.retries >= 1, f"{dag_id}.{task.task_id} has no retries"
                 assert task.retry_delay.total_seconds() >= 60, f"{dag_id}.{task.task_id} retries at once"
@@ -84,16 +90,25 @@ def test_events_dag_schedule(dagbag):
 
 def test_events_dag_graph(dagbag):
     dag = dagbag.dags[EVENTS.dag_id]
-    expected_dbt = {f"dbt.{m}.run" for m in EVENTS_MODELS} | {f"dbt.{m}.test" for m in EVENTS_MODELS}
-    expected_dbt |= {f"dbt.{m}_run" for m in UNTESTED_MODELS}
+    models = {f"dbt.{m}.run" for m in EVENTS_MODELS} | {f"dbt.{m}.test" for m in EVENTS_MODELS}
+    models |= {f"dbt.{m}_run" for m in UNTESTED_MODELS}
     maintenance = {f"maintenance.{op}_{mart}" for mart in ("fct_events", "dim_users") for op in ("optimize", "vacuum")}
-    assert set(dag.task_ids) == {"audit_start", "crawl_raw", "audit_end"} | expected_dbt | maintenance
+    assert set(dag.task_ids) == {"audit_start", "crawl_raw", "audit_end", PRODUCER, PRODUCER_DONE} | models | maintenance
 
     assert dag.get_task("audit_start").downstream_task_ids == {"crawl_raw"}
-    dbt_roots = {t for t in expected_dbt if not (dag.get_task(t).upstream_task_ids - {"crawl_raw"})}
-    assert dag.get_task("crawl_raw").downstream_task_ids == dbt_roots
-    assert dbt_roots == {"dbt.stg_raw_events.run", "dbt.stg_raw_users.run", "dbt.quarantine_raw_events_run",
-                         "dbt.quarantine_raw_users_run"}
+    # One dbt build for the run, before any model's task reads its result.
+    assert dag.get_task("crawl_raw").downstream_task_ids == {PRODUCER}
+    first_models = {"dbt.int_events_checked_run", "dbt.int_users_checked_run"}
+    assert dag.get_task(PRODUCER).downstream_task_ids == {PRODUCER_DONE} | first_models
+    for task_id in first_models:
+        assert dag.get_task(task_id).trigger_rule == "none_failed", "a model's task reports it even when another failed"
+    # The raw lines are parsed once; staging and quarantine read the checked lines.
+    assert dag.get_task("dbt.int_events_checked_run").downstream_task_ids == {
+        "dbt.stg_raw_events.run", "dbt.quarantine_raw_events_run"
+    }
+    assert dag.get_task("dbt.int_users_checked_run").downstream_task_ids == {
+        "dbt.stg_raw_users.run", "dbt.quarantine_raw_users_run"
+    }
     # Each model's tests run right after it, and what depends on a model waits for its tests.
     assert dag.get_task("dbt.stg_raw_events.run").downstream_task_ids == {"dbt.stg_raw_events.test"}
     assert "dbt.stg_raw_events.test" in dag.get_task("dbt.fct_events.run").upstream_task_ids
@@ -101,7 +116,7 @@ def test_events_dag_graph(dagbag):
     assert "dbt.stg_raw_users.test" in dag.get_task("dbt.dim_users.run").upstream_task_ids
     # Maintenance starts once every model and test has succeeded, and vacuums after compacting.
     dbt_leaves = {"dbt.fct_events.test", "dbt.dim_users.test", "dbt.quarantine_raw_events_run",
-                  "dbt.quarantine_raw_users_run"}
+                  "dbt.quarantine_raw_users_run", PRODUCER_DONE}
     for mart in ("fct_events", "dim_users"):
         assert dag.get_task(f"maintenance.optimize_{mart}").upstream_task_ids == dbt_leaves
         assert dag.get_task(f"maintenance.optimize_{mart}").downstream_task_ids == {f"maintenance.vacuum_{mart}"}
@@ -109,22 +124,41 @@ def test_events_dag_graph(dagbag):
     assert dag.get_task("audit_end").trigger_rule == "all_done"
 
 
-def test_dbt_vars_are_templated_at_run_time(dagbag):
-    dag = dagbag.dags[EVENTS.dag_id]
-    for task in dag.tasks:
-        if task.task_id.startswith("dbt."):
-            assert task.vars == DBT_VARS
-            assert "vars" in task.template_fields
-    assert "{{ data_interval_start | ds }}" == DBT_VARS["data_interval_start"]
+def test_one_dbt_build_per_run_and_a_task_per_model(dagbag):
+    for dag in dagbag.dags.values():
+        producer = dag.get_task(PRODUCER)
+        assert producer.base_cmd == ["build"]
+        # dbt exits 1 when a node failed: that node's task fails, the build itself is skipped.
+        assert producer.skip_exit_code == 1
+        model_tasks = [t for t in dag.tasks if t.task_id.startswith("dbt.") and t.task_id not in (PRODUCER, PRODUCER_DONE)]
+        for task in model_tasks:
+            expected = DbtModelTestTask if task.task_id.endswith(".test") else DbtModelTask
+            assert type(task) is expected, task.task_id
+            assert task.deferrable is False, "the build has finished before a model's task starts"
+            assert task.producer_task_id == PRODUCER
 
 
-def test_tasks_that_open_the_duckdb_file_share_a_one_slot_pool(dagbag, airflow_db):
+def test_run_values_reach_dbt_as_templated_environment_not_vars(dagbag):
+    """dbt re-parses the whole project when its vars change; these change with every run."""
+    for dag in dagbag.dags.values():
+        for task in dag.tasks:
+            if task.task_id.startswith("dbt.") and task.task_id != PRODUCER_DONE:
+                assert not task.vars, task.task_id
+                assert RUN_ENV.items() <= task.env.items(), task.task_id
+                assert "env" in task.template_fields
+    assert RUN_ENV["LAKEHOUSE_DATA_INTERVAL_START"] == "{{ data_interval_start | ds }}"
+
+
+def test_tasks_that_write_the_duckdb_file_share_a_one_slot_pool(dagbag, airflow_db):
     from airflow.models.pool import Pool
 
     dag = dagbag.dags[EVENTS.dag_id]
-    writers = [t for t in dag.tasks if t.task_id.startswith(("dbt.", "maintenance.")) or t.task_id == "crawl_raw"]
+    writers = [t for t in dag.tasks if t.task_id.startswith("maintenance.") or t.task_id in ("crawl_raw", PRODUCER)]
     assert {t.pool for t in writers} == {"lakehouse_duckdb"}
     assert Pool.get_pool("lakehouse_duckdb").slots == 1
+    # A model's task reads the build's result; it runs dbt only on a retry, under the file lock.
+    readers = [t for t in dag.tasks if isinstance(t, (DbtModelTask, DbtModelTestTask))]
+    assert readers and {t.pool for t in readers} == {"default_pool"}
 
 
 TAXI_MODELS = ["stg_yellow_trips", "stg_taxi_zones", "fct_trips", "dim_zones", "dim_date"]
@@ -140,12 +174,14 @@ def test_taxi_dag_is_monthly_and_covers_the_month_before(dagbag):
 def test_taxi_dag_graph(dagbag):
     dag = dagbag.dags[NYC_TAXI.dag_id]
     dbt_tasks = {f"dbt.{m}.run" for m in TAXI_MODELS} | {f"dbt.{m}.test" for m in TAXI_MODELS}
+    dbt_tasks |= {PRODUCER, PRODUCER_DONE}
     maintenance = {f"maintenance.{op}_{mart}" for mart in NYC_TAXI.marts for op in ("optimize", "vacuum")}
     assert set(dag.task_ids) == {"audit_start", "clean_yellow_trips", "crawl_cleaned", "audit_end"} | dbt_tasks | maintenance
     assert dag.get_task("audit_start").downstream_task_ids == {"clean_yellow_trips"}
     assert dag.get_task("clean_yellow_trips").downstream_task_ids == {"crawl_cleaned"}
-    assert dag.get_task("crawl_cleaned").downstream_task_ids == {
-        "dbt.stg_yellow_trips.run", "dbt.stg_taxi_zones.run", "dbt.dim_date.run"
+    assert dag.get_task("crawl_cleaned").downstream_task_ids == {PRODUCER}
+    assert dag.get_task(PRODUCER).downstream_task_ids == {
+        PRODUCER_DONE, "dbt.stg_yellow_trips.run", "dbt.stg_taxi_zones.run", "dbt.dim_date.run"
     }
     # The fact waits for its staging tests and for the zones it is enriched with.
     assert dag.get_task("dbt.fct_trips.run").upstream_task_ids == {"dbt.stg_yellow_trips.test", "dbt.dim_zones.test"}

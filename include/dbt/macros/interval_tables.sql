@@ -19,7 +19,7 @@
         materialized='incremental',
         incremental_strategy='merge',
         unique_key=unique_key,
-        incremental_predicates=[in_data_interval('target.' ~ interval_column)],
+        incremental_predicates=[parsed_interval_predicate('target.' ~ interval_column)],
         delete_condition='src._lakehouse_removed',
         insert_condition='not src._lakehouse_removed',
         on_schema_change='ignore')) }}
@@ -66,3 +66,31 @@
     delete from {{ this }} where {{ in_data_interval(interval_column) }}
   {%- endif -%}
 {%- endmacro %}
+
+
+{#- The merge's predicate on the target, which lets Athena prune the table to the interval. dbt
+    takes incremental_predicates from the config, which it renders while parsing, so this reads
+    the interval while parsing: on the aws target a run re-parses the models that use it (dbt's
+    partial parse redoes those files only); the local target never calls it. -#}
+{% macro parsed_interval_predicate(column) -%}
+  {{ column }} >= cast('{{ env_var('LAKEHOUSE_DATA_INTERVAL_START', '1900-01-01') }}' as date)
+  and {{ column }} < cast('{{ env_var('LAKEHOUSE_DATA_INTERVAL_END', '9999-12-31') }}' as date)
+{%- endmacro %}
+
+
+{#- The checked raw lines (int_ models): each run replaces the rows of its landing partitions,
+    on both targets in a plain incremental table (DuckDB's own locally, Iceberg on Athena), so a
+    model task retried after another run has written still finds its own interval there. -#}
+{% macro checked_lines_config() %}
+  {%- set common = {
+        'materialized': 'incremental',
+        'incremental_strategy': 'append',
+        'on_schema_change': 'sync_all_columns',
+        'pre_hook': ["{{ delete_data_interval('partition_date') }}"],
+  } -%}
+  {%- if target.type == 'duckdb' -%}
+    {{ return(common) }}
+  {%- else -%}
+    {{ return(dict(common, table_type='iceberg', partitioned_by=['partition_date'])) }}
+  {%- endif -%}
+{% endmacro %}

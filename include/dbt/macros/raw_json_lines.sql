@@ -1,6 +1,7 @@
-{#- The raw lines of one registered raw table, with the JSON object of each line (NULL when the
-    line is not a JSON object, flagged by is_object), its file, line number and landing partition. -#}
-{% macro raw_json_lines(raw_relation, where=none) -%}
+{#- The raw lines of the run's landing partitions, with the JSON object of each line (NULL when
+    the line is not a JSON object, flagged by is_object), its file, line number and partition.
+    Every raw scan goes through here, so every one is pruned to the run's partitions. -#}
+{% macro raw_json_lines(raw_relation) -%}
     select
         {{ raw_line_origin() }},
         cast(dt as date) as partition_date,
@@ -8,13 +9,11 @@
         case when {{ is_json_object('_record') }} then _record end as json_record,
         {{ is_json_object('_record') }} as is_object
     from {{ raw_relation }}
-    {%- if where %}
-    where {{ where }}
-    {%- endif %}
+    where {{ in_run_partitions('dt') }}
 {%- endmacro %}
 
 
-{#- The quarantine table's rows: everything a check macro flagged, with where it came from. -#}
+{#- The quarantine table's rows: every checked line with a reason, with where it came from. -#}
 {% macro quarantined_lines(source_table, checked_relation) -%}
     select
         '{{ source_table }}' as source_table,
@@ -26,6 +25,13 @@
         reason
     from {{ checked_relation }}
     where reason_code is not null
+{%- endmacro %}
+
+
+{#- The line itself is kept only where it is quarantined: a usable line lives on in its typed
+    columns, and keeping its text as well would store the raw zone a second time. -#}
+{% macro kept_raw_record() -%}
+    case when reason_code is not null then raw_record end as raw_record
 {%- endmacro %}
 
 
@@ -44,4 +50,9 @@
 {% macro athena__raw_line_origin() -%}
   "$path" as file_path,
         cast(null as bigint) as line_number
+{%- endmacro %}
+
+
+{% macro oversized_reason() -%}
+  'line is ' || cast(length(raw_record) as varchar) || ' characters; the limit is {{ var('max_record_chars') }}'
 {%- endmacro %}

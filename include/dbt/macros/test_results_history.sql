@@ -103,9 +103,9 @@
         result.failures,
         result.message,
         result.execution_time,
-        var('airflow_run_id'),
-        var('data_interval_start'),
-        var('data_interval_end'),
+        airflow_run_id(),
+        data_interval_start(),
+        data_interval_end(),
     ] -%}
     {%- set values = [] -%}
     {%- for value in row -%}

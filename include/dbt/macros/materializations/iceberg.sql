@@ -24,15 +24,15 @@
 
   {%- set overwrite_filter = none -%}
   {%- if interval_column and not should_full_refresh() -%}
-    {%- set overwrite_filter = interval_column ~ " >= '" ~ var('data_interval_start') ~ "' and "
-                               ~ interval_column ~ " < '" ~ var('data_interval_end') ~ "'" -%}
+    {%- set overwrite_filter = interval_column ~ " >= '" ~ data_interval_start() ~ "' and "
+                               ~ interval_column ~ " < '" ~ data_interval_end() ~ "'" -%}
     {%- set outside = run_query(
           'select count(*) from ' ~ staged_relation ~ ' where not (' ~ in_data_interval(interval_column) ~ ')'
           ~ ' or ' ~ interval_column ~ ' is null') -%}
     {%- if outside.columns[0].values()[0] > 0 -%}
       {{ exceptions.raise_compiler_error(
            this ~ ': ' ~ outside.columns[0].values()[0] ~ ' rows have ' ~ interval_column
-           ~ ' outside the data interval [' ~ var('data_interval_start') ~ ', ' ~ var('data_interval_end')
+           ~ ' outside the data interval [' ~ data_interval_start() ~ ', ' ~ data_interval_end()
            ~ '); a rerun could not replace them, so nothing was written') }}
     {%- endif -%}
   {%- endif -%}
@@ -46,7 +46,7 @@
         'identifier': identifier,
         'partitioned_by': config.get('partitioned_by', []),
         'overwrite_filter': overwrite_filter,
-        'run_id': var('airflow_run_id'),
+        'run_id': airflow_run_id(),
         'model': model.unique_id,
   }) %}
 

@@ -2,7 +2,8 @@
 
 with checked_events as (
 
-    {{ check_raw_events(source('raw', 'events')) }}
+    select * from {{ ref('int_events_checked') }}
+    where {{ in_data_interval('partition_date') }}
 
 ),
 

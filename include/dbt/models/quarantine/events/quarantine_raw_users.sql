@@ -1,12 +1,12 @@
-with checked_users as (
+with users as (
 
-    {{ check_raw_users(source('raw', 'users')) }}
+    {{ users_by_recency(ref('int_users_checked')) }}
 
 ),
 
 final as (
 
-    {{ quarantined_lines('users', 'checked_users') }}
+    {{ quarantined_lines('users', 'users') }}
 
 )
 

@@ -1,6 +1,6 @@
 with checked_events as (
 
-    {{ check_raw_events(source('raw', 'events'), interval_only=false) }}
+    select * from {{ ref('int_events_checked') }}
 
 ),
 

@@ -1,6 +1,6 @@
-with checked_users as (
+with users as (
 
-    {{ check_raw_users(source('raw', 'users')) }}
+    {{ users_by_recency(ref('int_users_checked')) }}
 
 ),
 
@@ -15,7 +15,7 @@ final as (
         partition_date,
         file_path,
         line_number
-    from checked_users
+    from users
     where reason_code is null
 
 )

@@ -1,0 +1,38 @@
+{#- Users are a current-state dimension: of a user's usable records, the latest landed wins (later
+    partition, then later file and line); the older and repeated ones are duplicates. Every
+    checked user line, with reason_code 'duplicate' and its reason for those. -#}
+{% macro users_by_recency(checked_relation) %}
+    with ranked as (
+
+        select
+            *,
+            row_number() over (
+                partition by reason_code is null, user_id
+                order by partition_date desc, file_path desc, line_number desc
+            ) as recency,
+            first_value(file_path || ':' || cast(line_number as varchar)) over (
+                partition by reason_code is null, user_id
+                order by partition_date desc, file_path desc, line_number desc
+            ) as kept_at
+        from {{ checked_relation }}
+
+    )
+
+    select
+        user_id,
+        email,
+        user_name,
+        country,
+        created_at,
+        partition_date,
+        file_path,
+        line_number,
+        raw_record,
+        case when reason_code is null and recency > 1 then 'duplicate' else reason_code end as reason_code,
+        case
+            when reason_code is null and recency > 1
+                then 'older or repeated record of user_id ' || user_id || '; kept ' || kept_at
+            else reason
+        end as reason
+    from ranked
+{% endmacro %}

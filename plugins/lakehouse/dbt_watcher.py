@@ -1,0 +1,108 @@
+"""One dbt process per DAG run, one Airflow task per model (Cosmos's watcher execution mode).
+
+Cosmos's producer task runs ``dbt build`` once for the pipeline and publishes each node's result
+to XCom. Every model keeps its own run task and test task, which read that result instead of
+starting dbt again; a task runs dbt itself only for its own model, when it has to:
+
+- on a retry or a clear from the UI (Cosmos's fallback: ``dbt run`` / ``dbt test`` of that model);
+- on its first try, when the producer did not build the model: dbt skipped it because an upstream
+  model failed (that model has since succeeded on its own retry, or this task would not run), or
+  the producer reported nothing for it;
+- for a test task, when its model did not succeed in the producer, so its tests never ran there.
+
+The producer is upstream of every model task here, unlike Cosmos's default where the model tasks
+wait beside it as deferred sensors. By the time a model task starts, every result it reads is
+already published, so it never waits: no triggerer is needed, and ``dag.test()`` (which runs
+deferred triggers inline, one task at a time) cannot block on a sensor whose producer has not
+started. The producer ends skipped, not failed, when dbt reports a failed node (exit code 1): the
+failure belongs to that node's task, which owns its retry, so a model that recovers on retry
+leaves a successful run. A producer that fails for any other reason (dbt could not start, a
+crash) fails the run at the producer.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from airflow.sdk import BaseOperator, TaskGroup
+from airflow.task.trigger_rule import TriggerRule
+from cosmos.constants import PRODUCER_WATCHER_DONE_TASK_ID, PRODUCER_WATCHER_TASK_ID, DbtResourceType
+from cosmos.operators._watcher.state import (
+    DbtNodeStatus,
+    get_status_xcom_key,
+    get_xcom_val,
+    is_dbt_node_status_success,
+)
+from cosmos.operators.watcher import DbtRunWatcherOperator, DbtTestWatcherOperator
+
+# dbt exits 1 when a node failed or a test did not pass, and 2 when it could not run at all.
+DBT_NODE_FAILURE_EXIT_CODE = 1
+
+
+def _model_status(task: BaseOperator, context: Any) -> str | None:
+    published = get_xcom_val(context["ti"], task.producer_task_id, get_status_xcom_key(task.model_unique_id))
+    return published.get("status") if isinstance(published, dict) else published
+
+
+class DbtModelTask(DbtRunWatcherOperator):
+    """A model's run task: the producer's result for the model, or a run of the model alone."""
+
+    def poke(self, context: Any) -> bool:
+        if context["ti"].try_number == 1:
+            # Cosmos publishes "failed" (not a dbt status) for a node dbt skipped because an
+            # upstream node failed; that upstream has succeeded since, on its own task.
+            status = _model_status(self, context)
+            if status is None or status == DbtNodeStatus.FAILED:
+                return self._fallback_to_non_watcher_run(1, context)
+        return super().poke(context)
+
+
+class DbtModelTestTask(DbtTestWatcherOperator):
+    """A model's test task: the producer's test results for the model, or the tests run now when
+    the producer could not run them."""
+
+    def poke(self, context: Any) -> bool:
+        if context["ti"].try_number == 1 and not is_dbt_node_status_success(_model_status(self, context)):
+            return self._fallback_to_non_watcher_run(1, context)
+        return super().poke(context)
+
+
+def _consumer_args(dag, node, task_args: dict[str, Any]) -> dict[str, Any]:
+    args = {key: value for key, value in task_args.items() if key != "pool"}
+    args["extra_context"] = {
+        "dbt_node_config": node.context_dict,
+        "dbt_dag_task_group_identifier": f"{dag.dag_id}__{PRODUCER_WATCHER_TASK_ID}",
+        "package_name": node.package_name,
+    }
+    # The producer has finished before these tasks start (see wire_producer_first).
+    args["deferrable"] = False
+    return args
+
+
+def model_task(*, dag, task_group, node, task_id: str, task_args: dict[str, Any], **_: Any) -> BaseOperator:
+    """Cosmos node converter for models (RenderConfig.node_converters)."""
+    return DbtModelTask(task_id=task_id, dag=dag, task_group=task_group, **_consumer_args(dag, node, task_args))
+
+
+def test_task(*, dag, task_group, node, task_id: str, task_args: dict[str, Any], **_: Any) -> BaseOperator:
+    """Cosmos node converter for a model's tests (the test task of the model's group)."""
+    args = _consumer_args(dag, node, task_args)
+    args["emit_datasets"] = False
+    return DbtModelTestTask(task_id=task_id, dag=dag, task_group=task_group, **args)
+
+
+NODE_CONVERTERS = {DbtResourceType.MODEL: model_task, DbtResourceType.TEST: test_task}
+
+
+def wire_producer_first(group: TaskGroup) -> None:
+    """Put the producer upstream of the group's first model tasks, skipped (not failed) on node
+    failures, with no retry of its own: Cosmos skips a producer's retry anyway, and each model's
+    task owns the retry of its model."""
+    producer = group.children[f"{group.group_id}.{PRODUCER_WATCHER_TASK_ID}"]
+    done = group.children[f"{group.group_id}.{PRODUCER_WATCHER_DONE_TASK_ID}"]
+    producer.skip_exit_code = DBT_NODE_FAILURE_EXIT_CODE
+    producer.retries = 0
+    first = [task for task in group.get_roots() if task not in (producer, done)]
+    for task in first:
+        task.trigger_rule = TriggerRule.NONE_FAILED
+    producer >> first

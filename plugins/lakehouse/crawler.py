@@ -130,7 +130,7 @@ class _FileEntry:
     mtime_ns: int
     ctime_ns: int
     records: int
-    columns: dict[str, str]
+    columns: dict[str, str | None]
     lines: str
 
     def same_file(self, stat: os.stat_result) -> bool:
@@ -372,7 +372,8 @@ def _read_file(path: Path, day: str, stat: os.stat_result, lines_dir: Path, stag
         mtime_ns=stat.st_mtime_ns,
         ctime_ns=stat.st_ctime_ns,
         records=records,
-        columns={column: kind or "string" for column, kind in columns.items()},
+        # None where the sample held only nulls: another file may still tell the column's type.
+        columns=columns,
         lines=str(final),
     )
 

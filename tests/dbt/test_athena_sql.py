@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -17,7 +18,12 @@ from sqlglot import exp
 from lakehouse.config import get_settings
 from lakehouse.dbt_cosmos import venv_executable
 
-VARS = {"data_interval_start": "2026-02-23", "data_interval_end": "2026-02-24", "airflow_run_id": "compile"}
+# What Airflow passes to dbt for a run (lakehouse.dbt_cosmos.RUN_ENV).
+INTERVAL = {
+    "LAKEHOUSE_DATA_INTERVAL_START": "2026-02-23",
+    "LAKEHOUSE_DATA_INTERVAL_END": "2026-02-24",
+    "LAKEHOUSE_AIRFLOW_RUN_ID": "compile",
+}
 DUMMY_AWS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1"}
 
 
@@ -26,9 +32,8 @@ def compile_project(target: str, target_path: Path) -> list[Path]:
     project = str(settings.dbt_project_dir)
     completed = subprocess.run(
         [venv_executable("dbt"), "compile", "--target", target, "--no-populate-cache",
-         "--project-dir", project, "--profiles-dir", project, "--target-path", str(target_path),
-         "--vars", json.dumps(VARS)],
-        env={**os.environ, **settings.dbt_env(), **DUMMY_AWS},
+         "--project-dir", project, "--profiles-dir", project, "--target-path", str(target_path)],
+        env={**os.environ, **settings.dbt_env(), **DUMMY_AWS, **INTERVAL},
         capture_output=True,
         text=True,
         timeout=600,
@@ -59,8 +64,8 @@ def aws_compiled(tmp_path_factory):
 
 def test_every_aws_statement_parses_as_athena_sql(aws_compiled):
     _, compiled = aws_compiled
-    # events: 6 models + 25 data tests; nyc_taxi: 5 models + 15 data tests + 4 business rules
-    assert len(compiled) == 55
+    # events: 8 models + 25 data tests; nyc_taxi: 5 models + 15 data tests + 4 business rules
+    assert len(compiled) == 57
     assert unknown_functions(compiled) == {}
 
 
@@ -83,9 +88,57 @@ def test_interval_tables_use_strategies_athena_accepts_for_iceberg(aws_compiled)
     assert [hook["sql"] for hook in quarantine["pre-hook"]] == ["{{ delete_data_interval('partition_date') }}"]
     for full_rebuild in ("dim_users", "quarantine_raw_users"):
         assert nodes[f"model.lakehouse.{full_rebuild}"]["config"]["materialized"] == "table"
+    # The checked raw lines: each run replaces its own landing partitions of an Iceberg table.
+    for checked in ("int_events_checked", "int_users_checked"):
+        config = nodes[f"model.lakehouse.{checked}"]["config"]
+        assert (config["materialized"], config["incremental_strategy"]) == ("incremental", "append")
+        assert config["table_type"] == "iceberg" and config["partitioned_by"] == ["partition_date"]
+        assert [hook["sql"] for hook in config["pre-hook"]] == ["{{ delete_data_interval('partition_date') }}"]
 
 
 def test_the_check_catches_duckdb_functions(lake_env, tmp_path):
     """Negative control: the local target's SQL uses DuckDB's JSON and time functions."""
     found = unknown_functions(compile_project("local", tmp_path / "local"))
     assert {"json_extract_string", "json_valid", "try_strptime"} <= set().union(*found.values())
+
+
+def unpruned_raw_scans(sql_files: list[Path], raw_schema: str = "raw", partition: str = "dt") -> list[str]:
+    """Scans of a raw table whose SELECT does not bound the partition column on both sides."""
+    found = []
+    for path in sql_files:
+        for tree in sqlglot.parse(path.read_text(), read="athena"):
+            for table in tree.find_all(exp.Table):
+                if table.db != raw_schema:
+                    continue
+                select = table.find_ancestor(exp.Select)
+                where = select.args.get("where") if select else None
+                bounds = {
+                    type(comparison)
+                    for comparison in (where.find_all(exp.GTE, exp.GT, exp.LT, exp.LTE) if where else [])
+                    if any(column.name == partition for column in comparison.find_all(exp.Column))
+                }
+                if not ({exp.GTE, exp.GT} & bounds and {exp.LT, exp.LTE} & bounds):
+                    found.append(f"{path.name}: {table.sql('athena')}")
+    return found
+
+
+def test_every_raw_scan_is_pruned_to_the_run_partitions(aws_compiled):
+    """Athena bills the bytes it scans: a run reads its own dt= partitions of the raw tables, not
+    the history."""
+    _, compiled = aws_compiled
+    raw_readers = [path for path in compiled if '"raw".' in path.read_text()]
+    assert {path.name for path in raw_readers} == {"int_events_checked.sql", "int_users_checked.sql"}
+    assert unpruned_raw_scans(compiled) == []
+    for path in raw_readers:
+        assert "dt >= '2026-02-23' and dt < '2026-02-24'" in path.read_text()
+
+
+def test_the_pruning_check_catches_a_full_scan(tmp_path, monkeypatch):
+    """Negative control: the same project with the partition filter taken out of the raw scan."""
+    project = tmp_path / "dbt"
+    shutil.copytree(get_settings().dbt_project_dir, project, ignore=shutil.ignore_patterns("target", "logs"))
+    macro = project / "macros" / "raw_json_lines.sql"
+    macro.write_text(macro.read_text().replace("where {{ in_run_partitions('dt') }}", ""))
+    monkeypatch.setenv("LAKEHOUSE_DBT_PROJECT_DIR", str(project))
+    found = unpruned_raw_scans(compile_project("aws", tmp_path / "aws"))
+    assert sorted(entry.split(":")[0] for entry in found) == ["int_events_checked.sql", "int_users_checked.sql"]

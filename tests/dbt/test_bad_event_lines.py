@@ -14,12 +14,11 @@ from datetime import date
 import pytest
 
 from lakehouse.iceberg_writer import open_catalog
-from test_dbt_project import crawl, dbt  # noqa: E402  (tests/dbt/test_dbt_project.py)
+from test_dbt_project import INTERVAL, crawl, dbt  # noqa: E402  (tests/dbt/test_dbt_project.py)
 
 DAY = date(2026, 2, 23)
-INTERVAL = {"data_interval_start": "2026-02-23", "data_interval_end": "2026-02-24", "airflow_run_id": "pytest"}
 NEXT_DAY = date(2026, 2, 24)
-NEXT_INTERVAL = {"data_interval_start": "2026-02-24", "data_interval_end": "2026-02-25", "airflow_run_id": "pytest"}
+NEXT_INTERVAL = {**INTERVAL, "LAKEHOUSE_DATA_INTERVAL_START": "2026-02-24", "LAKEHOUSE_DATA_INTERVAL_END": "2026-02-25"}
 SEVERAL_MB = 3 * 1024 * 1024
 
 
@@ -82,7 +81,7 @@ def built(tmp_path_factory):
     empty_day.mkdir()
     (empty_day / "a.json").write_text("")
     crawl(settings)
-    completed, statuses = dbt(settings, "build", "--select", "tag:events", vars=INTERVAL)
+    completed, statuses = dbt(settings, "build", "--select", "tag:events", interval=INTERVAL)
     catalog = open_catalog(settings.iceberg_catalog_uri, settings.curated_dir.as_uri())
     built = {
         "completed": completed,
@@ -91,7 +90,7 @@ def built(tmp_path_factory):
         "quarantine": catalog.load_table("quarantine.quarantine_raw_events").scan().to_arrow().to_pylist(),
         "partition": partition,
     }
-    built["empty_day"] = dbt(settings, "build", "--select", "tag:events", vars=NEXT_INTERVAL)
+    built["empty_day"] = dbt(settings, "build", "--select", "tag:events", interval=NEXT_INTERVAL)
     built["after_empty_day"] = catalog.load_table("curated.fct_events").scan().to_arrow().to_pylist()
     yield built
     patch.undo()

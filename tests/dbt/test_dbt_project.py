@@ -17,15 +17,20 @@ from lakehouse.dbt_cosmos import venv_executable
 from lakehouse.iceberg_writer import open_catalog
 
 DAY = date(2026, 2, 23)
-INTERVAL = {"data_interval_start": "2026-02-23", "data_interval_end": "2026-02-24", "airflow_run_id": "pytest"}
+# What Airflow passes to dbt for a run (lakehouse.dbt_cosmos.RUN_ENV).
+INTERVAL = {
+    "LAKEHOUSE_DATA_INTERVAL_START": "2026-02-23",
+    "LAKEHOUSE_DATA_INTERVAL_END": "2026-02-24",
+    "LAKEHOUSE_AIRFLOW_RUN_ID": "pytest",
+}
 
 
-def dbt(settings, *args, vars=INTERVAL):
+def dbt(settings, *args, interval=INTERVAL):
     project = str(settings.dbt_project_dir)
     completed = subprocess.run(
         [venv_executable("lakehouse-dbt"), *args, "--project-dir", project, "--profiles-dir", project,
-         "--target-path", str(settings.lake_home / "dbt-target"), "--vars", json.dumps(vars)],
-        env={**os.environ, **settings.dbt_env()},
+         "--target-path", str(settings.lake_home / "dbt-target")],
+        env={**os.environ, **settings.dbt_env(), **interval},
         capture_output=True,
         text=True,
     )
@@ -62,8 +67,8 @@ def test_build_from_generated_data(lake_env):
     assert len(tests) == 25 and set(tests.values()) == {"pass"}
     assert {k: v for k, v in statuses.items() if k.startswith("model.")} == {
         f"model.lakehouse.{m}": "success"
-        for m in ("stg_raw_events", "stg_raw_users", "fct_events", "dim_users",
-                  "quarantine_raw_events", "quarantine_raw_users")
+        for m in ("int_events_checked", "int_users_checked", "stg_raw_events", "stg_raw_users", "fct_events",
+                  "dim_users", "quarantine_raw_events", "quarantine_raw_users")
     }
 
     catalog = open_catalog(settings.iceberg_catalog_uri, settings.curated_dir.as_uri())
@@ -120,21 +125,24 @@ def test_rows_outside_the_interval_are_refused(lake_env, tmp_path, monkeypatch):
 
 
 def test_runs_of_two_dates_interleaved_see_only_their_own_interval(lake_env):
-    """What a backfill with two active runs does: the staging view is rebuilt for day 2 between
-    day 1's staging and day 1's mart. Day 1's mart and tests must still read day 1 alone."""
+    """What a backfill with two active runs does: day 2 checks its lines between day 1's checks and
+    day 1's mart (a retry of day 1's mart after day 2's build). Day 1's mart and tests must still
+    read day 1 alone."""
     settings = lake_env
     report = generator.generate(settings.raw_dir, start=DAY, days=2, events_per_day=120, users=40, seed=8)
     crawl(settings)
-    day1, day2 = INTERVAL, {**INTERVAL, "data_interval_start": "2026-02-24", "data_interval_end": "2026-02-25"}
+    day1 = INTERVAL
+    day2 = {**INTERVAL, "LAKEHOUSE_DATA_INTERVAL_START": "2026-02-24", "LAKEHOUSE_DATA_INTERVAL_END": "2026-02-25"}
+    upstream = ["int_events_checked", "int_users_checked", "stg_raw_events", "stg_raw_users"]
     steps = [
-        ("run", ["stg_raw_events", "stg_raw_users"], day1),
-        ("run", ["stg_raw_events", "stg_raw_users"], day2),
+        ("run", upstream, day1),
+        ("run", upstream, day2),
         ("run", ["fct_events"], day1),
         ("test", ["stg_raw_events", "fct_events"], day1),
         ("run", ["fct_events"], day2),
     ]
     for command, models, interval in steps:
-        completed, statuses = dbt(settings, command, "--select", *models, vars=interval)
+        completed, statuses = dbt(settings, command, "--select", *models, interval=interval)
         assert completed.returncode == 0, completed.stdout[-3000:]
         assert set(statuses.values()) <= {"success", "pass"}
 
@@ -143,3 +151,24 @@ def test_runs_of_two_dates_interleaved_see_only_their_own_interval(lake_env):
     for day in report.expected_event_ids:
         on_day = [r["event_id"] for r in rows.to_pylist() if r["event_date"] == day]
         assert sorted(on_day) == sorted(report.expected_event_ids[day])
+
+
+def test_a_run_of_another_interval_keeps_dbt_partial_parse(lake_env):
+    """The interval and run id change with every run; dbt must not parse the project again for it."""
+    settings = lake_env
+    project = str(settings.dbt_project_dir)
+
+    def parse(interval):
+        return subprocess.run(
+            [venv_executable("dbt"), "--debug", "parse", "--project-dir", project, "--profiles-dir", project,
+             "--target-path", str(settings.lake_home / "dbt-target"), "--log-path", str(settings.lake_home / "logs")],
+            env={**os.environ, **settings.dbt_env(), **interval},
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+
+    parse(INTERVAL)
+    again = parse({**INTERVAL, "LAKEHOUSE_DATA_INTERVAL_START": "2026-02-24", "LAKEHOUSE_DATA_INTERVAL_END": "2026-02-25",
+                   "LAKEHOUSE_AIRFLOW_RUN_ID": "another run"})
+    assert "Partial parsing enabled, no changes found, skipping parsing" in again, again[-2000:]

@@ -37,8 +37,8 @@ class Lake:
         self.raw = root / "raw"
         self.catalog = root / "catalog" / "raw_catalog.json"
         self.duckdb = root / "warehouse" / "lakehouse.duckdb"
-        # Where the crawler keeps the decompressed copies of the events table's .gz files.
-        self.copies = root / "catalog" / "raw_catalog_gunzipped" / "events"
+        # Where the crawler stores the events table's lines, a Parquet file per landed file.
+        self.lines = root / "warehouse" / "raw_lines" / "events"
         self.raw.mkdir()
 
     def write(self, relative: str, content: str | bytes) -> Path:
@@ -64,6 +64,9 @@ class Lake:
             f"select _file, _line, dt, _record from raw.{table} order by _file, _line"
         )
 
+    def stored_lines(self) -> list[Path]:
+        return sorted(self.lines.rglob("*.parquet")) if self.lines.exists() else []
+
 
 def line(record: dict) -> str:
     return json.dumps(record)
@@ -82,7 +85,7 @@ def lake(tmp_path: Path) -> Lake:
     return Lake(tmp_path)
 
 
-def test_crawl_counts_partitions_files_columns_and_bad_records(lake: Lake) -> None:
+def test_crawl_counts_partitions_files_columns_and_records(lake: Lake) -> None:
     a = lake.write("events/dt=2026-02-23/part-0.json", f"{line(EVENT_1)}\n{line(EVENT_2)}\n")
     # CRLF, a blank line, a malformed line, a non-object line, and no trailing newline.
     b = lake.write(
@@ -100,7 +103,9 @@ def test_crawl_counts_partitions_files_columns_and_bad_records(lake: Lake) -> No
     assert table.partitions == ["2026-02-23", "2026-02-24"]
     assert table.files == sorted([str(a.resolve()), str(b.resolve())])
     assert table.records == 6
-    assert table.malformed == 2
+    assert table.records_by_partition == {"2026-02-23": 2, "2026-02-24": 4}
+    assert (table.new_files, table.changed_files, table.vanished_files) == (table.files, [], [])
+    assert table.lines_read == 6
     assert list(table.columns) == list(EVENT_1)
     assert table.columns["amount"] == "double"
     assert table.columns["event_id"] == "string"
@@ -154,12 +159,15 @@ def test_view_returns_non_blank_lines_with_physical_line_numbers(lake: Lake) -> 
     assert types == VIEW_COLUMNS
 
 
-def test_view_reads_files_at_query_time_and_escapes_quotes(lake: Lake) -> None:
+def test_view_shows_what_the_crawl_read_until_the_next_crawl(lake: Lake) -> None:
     path = lake.write("events/dt=2026-02-23/it's.json", f"{line(EVENT_1)}\n")
     lake.crawl()
 
     path.write_text(f"{line(EVENT_1)}\n{line(EVENT_2)}\n", encoding="utf-8")
 
+    assert [row[1] for row in lake.view_rows()] == [1]
+    table = lake.crawl().tables["events"]
+    assert table.changed_files == [str(path.resolve())]
     assert [row[1] for row in lake.view_rows()] == [1, 2]
     assert lake.view_rows()[0][0] == str(path.resolve())
 
@@ -186,7 +194,12 @@ def test_first_crawl_registers_and_writes_catalog(lake: Lake) -> None:
     entry = json.loads(lake.catalog.read_text())["tables"]["events"]
     assert entry["location"] == str(lake.raw.resolve() / "events")
     assert entry["partitions"] == ["2026-02-23"]
-    assert entry["files"] == [str(path.resolve())]
+    assert list(entry["files"]) == [str(path.resolve())]
+    stat = path.stat()
+    recorded = entry["files"][str(path.resolve())]
+    assert (recorded["partition"], recorded["records"]) == ("2026-02-23", 1)
+    assert (recorded["size"], recorded["mtime_ns"], recorded["ctime_ns"]) == (stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns)
+    assert [Path(recorded["lines"])] == lake.stored_lines()
     assert entry["columns"] == {k: ("bigint" if k == "amount" else "string") for k in EVENT_1}
     assert entry["crawled_at"].endswith("+00:00")
     assert not [p for p in lake.catalog.parent.iterdir() if p != lake.catalog]
@@ -245,7 +258,10 @@ def test_recrawl_is_idempotent(lake: Lake) -> None:
     second = lake.crawl()
 
     assert second.drift == []
-    assert second.tables == first.tables
+    unchanged = {name: (t.partitions, t.files, t.columns, t.records, t.records_by_partition) for name, t in first.tables.items()}
+    assert {name: (t.partitions, t.files, t.columns, t.records, t.records_by_partition)
+            for name, t in second.tables.items()} == unchanged
+    assert second.tables["events"].files_read == 0 and second.tables["events"].lines_read == 0
     assert lake.view_rows() == rows
 
 
@@ -257,7 +273,7 @@ def test_missing_and_empty_tables_give_empty_views(lake: Lake) -> None:
     for name in ("events", "users"):
         table = result.tables[name]
         assert (table.partitions, table.files, table.columns) == ([], [], {})
-        assert (table.records, table.malformed) == (0, 0)
+        assert table.records == 0
         assert lake.query(f"select count(*) from raw.{name}") == [(0,)]
         types = lake.query(f"select column_name, column_type from (describe raw.{name})")
         assert types == VIEW_COLUMNS
@@ -310,10 +326,10 @@ def test_summary_and_json(lake: Lake) -> None:
     result = lake.crawl()
 
     assert main_summary(result) == (
-        "events: 1 partitions, 1 files, 2 records, 1 malformed, 7 columns\nno schema drift"
+        "events: 1 partitions, 1 files (1 read), 2 records, 7 columns\nno schema drift"
     )
     document = json.loads(json.dumps(result.to_json()))
-    assert document["tables"]["events"]["malformed"] == 1
+    assert document["tables"]["events"]["records"] == 2
     assert document["drift"] == []
     assert document["skipped"] == []
 
@@ -333,7 +349,7 @@ def test_gzip_files_are_crawled_and_viewed_like_uncompressed_ones(lake: Lake) ->
 
     table = result.tables["events"]
     assert table.files == sorted(str(path.resolve()) for path in (plain, jsonl, ndjson))
-    assert (table.records, table.malformed) == (4, 1)
+    assert table.records == 4
     assert table.columns["referrer"] == "string"
     assert table.columns["amount"] == "double"
     assert result.skipped == []
@@ -344,24 +360,32 @@ def test_gzip_files_are_crawled_and_viewed_like_uncompressed_ones(lake: Lake) ->
         (str(ndjson.resolve()), 2, date(2026, 2, 24), line(referred)),
     ]
     assert lake.query("select count(*) from raw.events") == [(table.records,)]
-    assert json.loads(lake.catalog.read_text())["tables"]["events"]["files"] == table.files
-    assert len(list(lake.copies.iterdir())) == 2
+    assert list(json.loads(lake.catalog.read_text())["tables"]["events"]["files"]) == table.files
+    assert len(lake.stored_lines()) == 3
 
 
-def test_changed_gzip_file_is_decompressed_again_and_old_copies_deleted(lake: Lake) -> None:
+def test_changed_and_vanished_files_are_read_again_and_their_old_lines_deleted(lake: Lake) -> None:
     path = lake.write("events/dt=2026-02-23/a.json.gz", gz(f"{line(EVENT_1)}\n"))
+    other = lake.write("events/dt=2026-02-24/b.json", f"{line(EVENT_3)}\n")
     lake.crawl()
+    other_lines = lake.stored_lines()[1]
     path.write_bytes(gz(f"{line(EVENT_1)}\n{line(EVENT_2)}\n"))
 
-    # The view reads the copy made by the crawl, so the new content waits for the next crawl.
-    assert [row[3] for row in lake.view_rows()] == [line(EVENT_1)]
-    assert lake.crawl().tables["events"].records == 2
-    assert [row[3] for row in lake.view_rows()] == [line(EVENT_1), line(EVENT_2)]
-    assert len(list(lake.copies.iterdir())) == 1
+    # The view reads what the crawl stored, so the new content waits for the next crawl.
+    assert [row[3] for row in lake.view_rows()] == [line(EVENT_1), line(EVENT_3)]
+    table = lake.crawl().tables["events"]
+    assert (table.new_files, table.changed_files, table.vanished_files) == ([], [str(path.resolve())], [])
+    assert (table.records, table.lines_read) == (3, 2)
+    assert [row[3] for row in lake.view_rows()] == [line(EVENT_1), line(EVENT_2), line(EVENT_3)]
+    assert len(lake.stored_lines()) == 2 and other_lines in lake.stored_lines(), "the unchanged file was not read"
 
     path.unlink()
-    lake.crawl()
-    assert list(lake.copies.iterdir()) == []
+    table = lake.crawl().tables["events"]
+    assert table.vanished_files == [str(path.resolve())]
+    assert main_summary(lake.crawl()).count("file no longer landed") == 0, "reported once, by the crawl that saw it go"
+    assert lake.stored_lines() == [other_lines]
+    assert not (lake.lines / "dt=2026-02-23").exists()
+    assert [row[3] for row in lake.view_rows()] == [line(EVENT_3)]
 
 
 @pytest.mark.parametrize(
@@ -399,10 +423,11 @@ def test_broken_gzip_fails_the_crawl_and_keeps_previous_state(
     assert lake.catalog.read_text() == catalog_before
     assert lake.view_rows() == rows_before
 
+    assert not [p for p in lake.lines.rglob("*") if p.is_file() and p not in lake.stored_lines()]
     bad.unlink()
     lake.crawl()
     assert [row[3] for row in lake.view_rows()] == [line(EVENT_2)]
-    assert len(list(lake.copies.iterdir())) == 1
+    assert len(lake.stored_lines()) == 1
 
 
 @pytest.mark.parametrize(
@@ -426,7 +451,7 @@ def test_invalid_utf8_names_the_line_and_byte_offset(
     )
     assert not lake.catalog.exists()
     assert not lake.duckdb.exists()
-    assert not lake.copies.exists()
+    assert lake.stored_lines() == []
 
 
 def test_non_data_files_are_skipped_and_reported(
@@ -454,8 +479,39 @@ def test_non_data_files_are_skipped_and_reported(
     assert result.tables["events"].records == 1
     assert len(result.tables["events"].files) == 1
     assert main_summary(result).split("\n") == [
-        "events: 1 partitions, 1 files, 1 records, 0 malformed, 7 columns",
+        "events: 1 partitions, 1 files (1 read), 1 records, 7 columns",
         "no schema drift",
         *[f"warning: {message}" for message in expected],
     ]
     assert json.loads(json.dumps(result.to_json()))["skipped"] == expected
+
+
+def test_a_query_on_some_days_opens_only_their_stored_lines(lake: Lake) -> None:
+    lake.write("events/dt=2026-02-23/a.json", f"{line(EVENT_1)}\n")
+    lake.write("events/dt=2026-02-24/b.json", f"{line(EVENT_2)}\n")
+    lake.crawl()
+    # Break the other day's stored lines: a query that opened them would fail.
+    other_day = next(path for path in lake.stored_lines() if "dt=2026-02-24" in str(path))
+    other_day.write_bytes(b"not parquet")
+
+    assert lake.query("select _record from raw.events where dt >= '2026-02-23' and dt < '2026-02-24'") == [
+        (line(EVENT_1),)
+    ]
+    with pytest.raises(duckdb.Error, match="2026-02-24"):
+        lake.query("select count(*) from raw.events")
+
+
+def test_the_schema_is_inferred_from_a_sample_of_each_new_file(lake: Lake) -> None:
+    from lakehouse.crawler import SAMPLE_LINES
+
+    late_column = {**EVENT_1, "late_column": "x"}
+    lake.write(
+        "events/dt=2026-02-23/a.json",
+        "".join(f"{line(EVENT_1)}\n" for _ in range(SAMPLE_LINES)) + f"{line(late_column)}\n",
+    )
+
+    table = lake.crawl().tables["events"]
+
+    assert table.records == SAMPLE_LINES + 1
+    assert "late_column" not in table.columns, "as a Glue crawler's sample, only the first lines are read for it"
+    assert lake.query("select count(*) from raw.events where _record like '%late_column%'") == [(1,)]

@@ -95,13 +95,15 @@ NODE_CONVERTERS = {DbtResourceType.MODEL: model_task, DbtResourceType.TEST: test
 
 
 def wire_producer_first(group: TaskGroup) -> None:
-    """Put the producer upstream of the group's first model tasks, skipped (not failed) on node
-    failures, with no retry of its own: Cosmos skips a producer's retry anyway, and each model's
-    task owns the retry of its model."""
+    """Put the producer upstream of the group's first model tasks, and make it end skipped (not
+    failed) when dbt reports a failed node.
+
+    A producer that fails otherwise (dbt killed mid-build) is retried like any task: Cosmos's
+    retry restores the results the killed build had published and ends skipped without building
+    again, and each model it had not reported is then built alone by its own task."""
     producer = group.children[f"{group.group_id}.{PRODUCER_WATCHER_TASK_ID}"]
     done = group.children[f"{group.group_id}.{PRODUCER_WATCHER_DONE_TASK_ID}"]
     producer.skip_exit_code = DBT_NODE_FAILURE_EXIT_CODE
-    producer.retries = 0
     first = [task for task in group.get_roots() if task not in (producer, done)]
     for task in first:
         task.trigger_rule = TriggerRule.NONE_FAILED

@@ -107,9 +107,9 @@ def _write(path, text):
 def test_every_run_succeeds_with_every_task(pipeline):
     for run in [*pipeline["first"], pipeline["rerun_day1"], pipeline["rerun_day2"]]:
         assert run["state"] == "success"
-        # audit start, crawl, audit end; run + test per tested model; two untested quarantine
-        # models; optimize + vacuum per mart.
-        assert len(run["tasks"]) == 3 + 2 * len(TESTS_PER_MODEL) + 2 + 2 * 2
+        # audit start, crawl, audit end; the dbt build and its done marker; run + test per tested
+        # model; the two checked-lines and two quarantine models, untested; optimize + vacuum per mart.
+        assert len(run["tasks"]) == 3 + 2 + 2 * len(TESTS_PER_MODEL) + 4 + 2 * 2
         assert set(run["tasks"].values()) == {"success"}
 
 

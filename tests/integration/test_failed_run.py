@@ -45,9 +45,12 @@ def test_failing_model_fails_the_run_and_the_audit_record(airflow_db, tmp_path, 
     assert tasks["dbt.fct_events.run"].try_number == 2, "the failed model is retried once before failing"
     assert tasks["dbt.fct_events.test"].state == "upstream_failed"
     assert tasks["audit_end"].state == "failed"
+    # The one dbt build reported the failed model and ended; the model's own task owns the failure.
+    assert tasks["dbt.dbt_producer_watcher"].state == "skipped"
     succeeded = {t for t, ti in tasks.items() if ti.state == "success"}
     assert succeeded == {
-        "audit_start", "crawl_raw", "dbt.stg_raw_events.run", "dbt.stg_raw_events.test",
+        "audit_start", "crawl_raw", "dbt.dbt_producer_watcher_done", "dbt.int_events_checked_run",
+        "dbt.int_users_checked_run", "dbt.stg_raw_events.run", "dbt.stg_raw_events.test",
         "dbt.stg_raw_users.run", "dbt.stg_raw_users.test", "dbt.dim_users.run", "dbt.dim_users.test",
         "dbt.quarantine_raw_events_run", "dbt.quarantine_raw_users_run",
     }

@@ -1,11 +1,13 @@
 """Per-model retries on the local target, through the real DAG and Airflow's retry handling.
 
-The model tasks run a stand-in dbt executable (LAKEHOUSE_DBT_EXECUTABLE) that logs every call and
-passes it to the real `lakehouse-dbt`, except the first `run` of one chosen model:
-- transient: it exits 1 before dbt starts, as a dropped connection would;
-- kill: the real dbt runs, but is SIGKILLed at the moment pyiceberg commits the mart's new
-  snapshot, after its data files are written. Right after the kill, the stand-in reads the table from outside and
-  records what it sees, so the test knows the state the retry started from.
+Every dbt call goes through a stand-in dbt executable (LAKEHOUSE_DBT_EXECUTABLE) that logs it and
+passes it to the real `lakehouse-dbt`. The run's one `dbt build` meets a fault in one chosen model,
+injected into that dbt process only (a sitecustomize on its PYTHONPATH):
+- transient: the model's Iceberg commit raises once, as a dropped connection would; dbt reports the
+  model failed and builds what does not depend on it;
+- kill: dbt is SIGKILLed at the moment pyiceberg commits the model's new snapshot, after its data
+  files are written. Right after the kill, the stand-in reads the table from outside and records
+  what it sees, so the test knows the state the retry started from.
 """
 
 from __future__ import annotations
@@ -32,10 +34,11 @@ pytestmark = pytest.mark.e2e
 
 DAY1 = date(2026, 5, 4)
 DAY2 = DAY1 + timedelta(days=1)
+PRODUCER = "dbt.dbt_producer_watcher"
 
-# The model's schema update commits first; the kill waits for the commit that adds its snapshot,
+# The model's schema update commits first; the fault waits for the commit that adds its snapshot,
 # whose data files and manifests are on disk by then.
-KILL_AT_COMMIT = """
+FAULT_AT_COMMIT = """
 import os
 import signal
 
@@ -45,13 +48,16 @@ from pyiceberg.table.update import AddSnapshotUpdate
 _commit = pyiceberg.table.Transaction.commit_transaction
 
 
-def _die_before_the_snapshot_commits(self):
-    if any(isinstance(update, AddSnapshotUpdate) for update in self._updates):
-        os.kill(os.getpid(), signal.SIGKILL)
+def _fault_at_the_snapshot_commit(self):
+    model = os.environ["LAKEHOUSE_TEST_FAULT_MODEL"]
+    if self._table.name()[-1] == model and any(isinstance(u, AddSnapshotUpdate) for u in self._updates):
+        if os.environ["LAKEHOUSE_TEST_FAULT_MODE"] == "kill":
+            os.kill(os.getpid(), signal.SIGKILL)
+        raise ConnectionResetError("connection reset by peer (injected)")
     return _commit(self)
 
 
-pyiceberg.table.Transaction.commit_transaction = _die_before_the_snapshot_commits
+pyiceberg.table.Transaction.commit_transaction = _fault_at_the_snapshot_commit
 """
 
 STAND_IN = """#!{python}
@@ -67,27 +73,24 @@ args = sys.argv[1:]
 with open(STATE / "calls.jsonl", "a") as calls:
     calls.write(json.dumps(args) + "\\n")
 fault = json.loads((STATE / "fault.json").read_text())
-# Cosmos selects a model by name for its tests and by fqn (fqn:lakehouse.<path>.<model>) for its run.
-selected = any(arg == fault["model"] or arg.endswith("." + fault["model"]) for arg in args)
-if args[0] == "run" and selected and not (STATE / "fault.done").exists():
+if args[0] == "build" and not (STATE / "fault.done").exists():
     (STATE / "fault.done").touch()
-    if fault["mode"] == "transient":
-        print("Runtime Error: connection reset by peer (injected)", file=sys.stderr)
-        sys.exit(1)
-    env = dict(os.environ, PYTHONPATH=str(STATE / "kill_at_commit"))
+    env = dict(os.environ, PYTHONPATH=str(STATE / "fault_at_commit"),
+               LAKEHOUSE_TEST_FAULT_MODEL=fault["model"], LAKEHOUSE_TEST_FAULT_MODE=fault["mode"])
     code = subprocess.run([REAL, *args], env=env).returncode
-    from lakehouse.iceberg_writer import open_catalog
+    if fault["mode"] == "kill":
+        from lakehouse.iceberg_writer import open_catalog
 
-    catalog = open_catalog(os.environ["LAKEHOUSE_ICEBERG_CATALOG_URI"], os.environ["LAKEHOUSE_ICEBERG_WAREHOUSE"])
-    table = catalog.load_table("curated." + fault["model"])
-    data_dir = Path(table.location().removeprefix("file://")) / "data"
-    (STATE / "after_kill.json").write_text(json.dumps({{
-        "returncode": code,
-        "snapshot_id": table.current_snapshot().snapshot_id,
-        "rows": table.scan().to_arrow().num_rows,
-        "parquet_files": sorted(str(p) for p in data_dir.rglob("*.parquet")),
-    }}))
-    sys.exit(1)
+        catalog = open_catalog(os.environ["LAKEHOUSE_ICEBERG_CATALOG_URI"], os.environ["LAKEHOUSE_ICEBERG_WAREHOUSE"])
+        table = catalog.load_table("curated." + fault["model"])
+        data_dir = Path(table.location().removeprefix("file://")) / "data"
+        (STATE / "after_kill.json").write_text(json.dumps({{
+            "returncode": code,
+            "snapshot_id": table.current_snapshot().snapshot_id,
+            "rows": table.scan().to_arrow().num_rows,
+            "parquet_files": sorted(str(p) for p in data_dir.rglob("*.parquet")),
+        }}))
+    sys.exit(code)
 os.execv(REAL, [REAL, *args])
 """
 
@@ -96,8 +99,8 @@ os.execv(REAL, [REAL, *args])
 def lake(airflow_db, tmp_path_factory):
     home = tmp_path_factory.mktemp("retries")
     state = home / "stand-in"
-    (state / "kill_at_commit").mkdir(parents=True)
-    (state / "kill_at_commit" / "sitecustomize.py").write_text(KILL_AT_COMMIT)
+    (state / "fault_at_commit").mkdir(parents=True)
+    (state / "fault_at_commit" / "sitecustomize.py").write_text(FAULT_AT_COMMIT)
     stand_in = state / "dbt"
     stand_in.write_text(STAND_IN.format(python=sys.executable, state=str(state), real=venv_executable("lakehouse-dbt")))
     stand_in.chmod(stand_in.stat().st_mode | stat.S_IXUSR)
@@ -132,9 +135,9 @@ def _fct_events(settings):
 
 
 def _model_calls(calls) -> Counter:
-    """(dbt command, model) for each call the tasks made."""
+    """(dbt command, model) for each call the tasks made; the run's one build is ("build", "tag:events")."""
     models = ("stg_raw_events", "stg_raw_users", "fct_events", "dim_users", "quarantine_raw_events",
-              "quarantine_raw_users")
+              "quarantine_raw_users", "int_events_checked", "int_users_checked", "tag:events")
     return Counter(
         (args[0], model)
         for args in calls
@@ -149,21 +152,22 @@ def test_a_transient_fault_is_retried_alone_and_the_run_succeeds(lake):
 
     assert dag_run.state == "success"
     assert tries["dbt.dim_users.run"] == ("success", 2)
-    assert {task: tried for task, tried in tries.items() if task != "dbt.dim_users.run"} == {
-        task: ("success", 1) for task in tries if task != "dbt.dim_users.run"
-    }, "no other task ran twice"
-    assert _model_calls(calls) == Counter(
-        {("run", m): 1 for m in ("stg_raw_events", "stg_raw_users", "fct_events", "quarantine_raw_events",
-                                 "quarantine_raw_users")}
-        | {("run", "dim_users"): 2}
-        | {("test", m): 1 for m in ("stg_raw_events", "stg_raw_users", "fct_events", "dim_users")}
-    )
+    # The build reported dim_users failed and built the rest; it is not run a second time.
+    assert tries[PRODUCER] == ("skipped", 1)
+    others = {task: tried for task, tried in tries.items() if task not in ("dbt.dim_users.run", PRODUCER)}
+    assert others == {task: ("success", 1) for task in others}, "no other task ran twice"
+    # One build for the run; then dim_users alone on its retry, and its tests, which the build
+    # could not run on a model that had failed.
+    assert _model_calls(calls) == Counter({("build", "tag:events"): 1, ("run", "dim_users"): 1,
+                                           ("test", "dim_users"): 1})
     item = LocalAuditStore(lake["settings"].audit_db_path).get("events", dag_run.run_id)
     assert item["status"] == "SUCCEEDED" and item["failed_tasks"] == []
-    assert item["models"]["dim_users"]["rows_written"] == len(lake["report"].expected_users)
+    # Every user landed so far: on day 1, each one's latest usable record of that day.
+    landed = lake["report"].daily_counts["users"][DAY1]
+    assert item["models"]["dim_users"]["rows_written"] == landed["valid"] + landed["superseded"]
 
 
-def test_a_model_killed_mid_commit_leaves_the_previous_snapshot_and_its_retry_completes(lake):
+def test_a_build_killed_mid_commit_leaves_the_previous_snapshot_and_its_retry_completes(lake):
     settings, report = lake["settings"], lake["report"]
     before = _fct_events(settings)
     previous_snapshot = before.current_snapshot().snapshot_id
@@ -180,9 +184,15 @@ def test_a_model_killed_mid_commit_leaves_the_previous_snapshot_and_its_retry_co
     assert written_by_killed_attempt, "the kill came after the attempt had written its data files"
 
     assert dag_run.state == "success"
-    tries = {ti.task_id: ti.try_number for ti in dag_run.get_task_instances()}
-    assert tries["dbt.fct_events.run"] == 2
-    assert _model_calls(calls)[("run", "fct_events")] == 2
+    tries = {ti.task_id: (ti.state, ti.try_number) for ti in dag_run.get_task_instances()}
+    # The killed build is retried: its retry keeps what the build had reported and hands the rest
+    # to each model's own task, which builds its model alone.
+    assert tries[PRODUCER] == ("skipped", 2)
+    assert tries["dbt.fct_events.run"] == ("success", 1)
+    runs = _model_calls(calls)
+    assert runs[("build", "tag:events")] == 1
+    assert runs[("run", "fct_events")] == 1
+    assert max(count for (command, _), count in runs.items() if command == "run") == 1, "no model built twice"
 
     table = _fct_events(settings)
     events = table.scan().to_arrow()

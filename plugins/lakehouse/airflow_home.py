@@ -26,6 +26,9 @@ def configure(home: Path | None = None) -> Path:
     # Always the lake of this process: a value inherited from a parent that uses another lake
     # (a test session, a shell that ran the demo elsewhere) would show that lake's docs.
     os.environ["AIRFLOW__COSMOS__DBT_DOCS_PROJECTS"] = dbt_docs.cosmos_projects(get_settings())
+    # Cosmos keeps dbt's partial-parse cache here; its default, /tmp/cosmos, is shared by every
+    # checkout on the machine, and each one's profile would invalidate the others' cache.
+    os.environ["AIRFLOW__COSMOS__CACHE_DIR"] = str(home / "cosmos")
     # Offline by design: no usage telemetry from Cosmos or dbt.
     os.environ.setdefault("AIRFLOW__COSMOS__ENABLE_TELEMETRY", "False")
     os.environ.setdefault("DO_NOT_TRACK", "1")

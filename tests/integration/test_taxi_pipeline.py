@@ -91,8 +91,9 @@ def generated(airflow_db, tmp_path_factory):
 def test_every_task_of_both_runs_succeeds(generated):
     for run in (generated["first"], generated["rerun"]):
         assert run["state"] == "success"
-        # audit x2, Glue job, crawl, run + test for 5 models, optimize + vacuum for 3 marts
-        assert len(run["tasks"]) == 4 + 2 * 5 + 2 * 3
+        # audit x2, Glue job, crawl, the dbt build and its done marker, run + test for 5 models,
+        # optimize + vacuum for 3 marts
+        assert len(run["tasks"]) == 4 + 2 + 2 * 5 + 2 * 3
         assert set(run["tasks"].values()) == {"success"}
 
 

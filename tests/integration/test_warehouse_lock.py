@@ -3,7 +3,6 @@ waits for the warehouse lock instead of failing on DuckDB's file lock."""
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 from datetime import date
@@ -14,15 +13,19 @@ import pytest
 from lakehouse import crawler, generator, warehouse_lock
 from lakehouse.dbt_cosmos import venv_executable
 
-VARS = {"data_interval_start": "2026-02-23", "data_interval_end": "2026-02-24", "airflow_run_id": "lock-test"}
+INTERVAL = {
+    "LAKEHOUSE_DATA_INTERVAL_START": "2026-02-23",
+    "LAKEHOUSE_DATA_INTERVAL_END": "2026-02-24",
+    "LAKEHOUSE_AIRFLOW_RUN_ID": "lock-test",
+}
 
 
 def _dbt(settings, executable):
     project = str(settings.dbt_project_dir)
     return subprocess.Popen(
-        [venv_executable(executable), "run", "--select", "stg_raw_events", "--project-dir", project,
-         "--profiles-dir", project, "--target-path", str(settings.lake_home / "t"), "--vars", json.dumps(VARS)],
-        env={**os.environ, **settings.dbt_env()},
+        [venv_executable(executable), "run", "--select", "int_events_checked", "stg_raw_events", "--project-dir",
+         project, "--profiles-dir", project, "--target-path", str(settings.lake_home / "t")],
+        env={**os.environ, **settings.dbt_env(), **INTERVAL},
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,

@@ -397,8 +397,9 @@ def test_raw_classifier_keeps_each_line_in_the_column_dbt_reads():
     pattern = classifier["grok_classifier"][0]["grok_pattern"].replace("%%{", "%{")
     match = re.fullmatch(r"%\{GREEDYDATA:(\w+)\}", pattern)
     assert match, f"the grok pattern must capture the whole line into one column: {pattern}"
-    macro = (DBT / "macros" / "raw_json_lines.sql").read_text()
-    assert re.findall(r"(\w+) as raw_record", macro) == [match.group(1)]
+    macros = (DBT / "macros" / "raw_json_lines.sql").read_text()
+    raw_json_lines = re.search(r"{% macro raw_json_lines\(.*?{%- endmacro %}", macros, re.S).group(0)
+    assert re.findall(r"(\w+) as raw_record", raw_json_lines) == [match.group(1)]
 
 
 # ---- 6. the sandbox environment ----------------------------------------------------------------

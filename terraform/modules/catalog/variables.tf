@@ -1,7 +1,7 @@
 variable "database_names" {
   description = "Glue databases, one per layer. They carry the dbt project's schema names unprefixed because Glue databases are per account and each environment has an account of its own."
   type        = list(string)
-  default     = ["raw", "cleaned", "staging", "curated", "quarantine", "observability"]
+  default     = ["raw", "cleaned", "intermediate", "staging", "curated", "quarantine", "observability"]
 
   validation {
     condition     = alltrue([for name in ["raw", "cleaned", "curated"] : contains(var.database_names, name)])

@@ -7,9 +7,8 @@ from __future__ import annotations
 import statistics
 import subprocess
 import sys
-import time
 
-from lakehouse import paths
+import harness
 
 PARSE = """
 import time, importlib.util, sys
@@ -26,6 +25,10 @@ print(parse(), parse())
 
 
 def main(runs: int = 5) -> None:
+    harness.start()
+    from lakehouse import paths
+
+    results = {}
     for dag_file in sorted((paths.project_root() / "dags").glob("*.py")):
         cold, warm = [], []
         for _ in range(runs):
@@ -33,11 +36,12 @@ def main(runs: int = 5) -> None:
             first, again = (float(x) for x in out.stdout.strip().splitlines()[-1].split())
             cold.append(first)
             warm.append(again)
-        print(f"{dag_file.name}: cold median {statistics.median(cold) * 1000:.0f} ms, "
-              f"warm median {statistics.median(warm) * 1000:.0f} ms ({runs} fresh processes)")
+        results[dag_file.name] = {
+            "cold_ms": round(statistics.median(cold) * 1000),
+            "warm_ms": round(statistics.median(warm) * 1000),
+        }
+    harness.record("dag_parse", {"processes": runs, "files": results, "target_cold_ms": 1000, "target_warm_ms": 50})
 
 
 if __name__ == "__main__":
-    started = time.perf_counter()
     main()
-    print(f"total {time.perf_counter() - started:.1f} s")

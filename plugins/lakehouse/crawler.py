@@ -49,6 +49,7 @@ log = logging.getLogger(__name__)
 
 DATA_SUFFIXES = (".json", ".jsonl", ".ndjson")
 RAW_SCHEMA = "raw"
+LANDED_PARTITIONS = "landed_partitions"
 # Lines of each new or changed file that the schema is inferred from.
 SAMPLE_LINES = 1000
 
@@ -507,7 +508,23 @@ from read_parquet([{files}], hive_partitioning = true, hive_types = {{'dt': date
 
 def _register_views(duckdb_path: Path, scans: Iterable[_TableScan]) -> None:
     duckdb_path.parent.mkdir(parents=True, exist_ok=True)
+    scans = list(scans)
     with duckdb.connect(str(duckdb_path)) as con:
         con.execute(f"create schema if not exists {RAW_SCHEMA}")
         for scan in scans:
             con.execute(_view_sql(scan))
+        con.execute(_partitions_sql(scans))
+
+
+def _partitions_sql(scans: list[_TableScan]) -> str:
+    """The landed partitions of every crawled table, as Athena lists a Glue table's in
+    "<table>$partitions": dbt finds there the partitions it has not checked yet."""
+    rows = [
+        f"({_sql_string(scan.table.name)}, date {_sql_string(day)}, {records})"
+        for scan in scans
+        for day, records in scan.table.records_by_partition.items()
+    ]
+    target = f"create or replace table {RAW_SCHEMA}.{LANDED_PARTITIONS} as"
+    if not rows:
+        return f"{target} select cast(null as varchar) as table_name, cast(null as date) as dt, 0 as records where false"
+    return f"{target} select * from (values {', '.join(rows)}) as landed(table_name, dt, records)"

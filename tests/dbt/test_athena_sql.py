@@ -138,7 +138,9 @@ def test_the_pruning_check_catches_a_full_scan(tmp_path, monkeypatch):
     project = tmp_path / "dbt"
     shutil.copytree(get_settings().dbt_project_dir, project, ignore=shutil.ignore_patterns("target", "logs"))
     macro = project / "macros" / "raw_json_lines.sql"
-    macro.write_text(macro.read_text().replace("where {{ in_run_partitions('dt') }}", ""))
+    text = macro.read_text()
+    assert "where ({{ in_run_partitions('dt') }})" in text
+    macro.write_text(text.replace("where ({{ in_run_partitions('dt') }})", "where true"))
     monkeypatch.setenv("LAKEHOUSE_DBT_PROJECT_DIR", str(project))
     found = unpruned_raw_scans(compile_project("aws", tmp_path / "aws"))
     assert sorted(entry.split(":")[0] for entry in found) == ["int_events_checked.sql", "int_users_checked.sql"]

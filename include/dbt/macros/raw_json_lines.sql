@@ -1,7 +1,8 @@
-{#- The raw lines of the run's landing partitions, with the JSON object of each line (NULL when
-    the line is not a JSON object, flagged by is_object), its file, line number and partition.
-    Every raw scan goes through here, so every one is pruned to the run's partitions. -#}
-{% macro raw_json_lines(raw_relation) -%}
+{#- The raw lines of the run's landing partitions (and of the other partitions listed), with the
+    JSON object of each line (NULL when the line is not a JSON object, flagged by is_object), its
+    file, line number and partition. Every raw scan goes through here, so every one is pruned to
+    the partitions it needs. -#}
+{% macro raw_json_lines(raw_relation, other_partitions=[]) -%}
     select
         {{ raw_line_origin() }},
         cast(dt as date) as partition_date,
@@ -9,7 +10,45 @@
         case when {{ is_json_object('_record') }} then _record end as json_record,
         {{ is_json_object('_record') }} as is_object
     from {{ raw_relation }}
-    where {{ in_run_partitions('dt') }}
+    where ({{ in_run_partitions('dt') }})
+    {%- if other_partitions %}
+        or dt in ('{{ other_partitions | join("', '") }}')
+    {%- endif %}
+{%- endmacro %}
+
+
+{#- Landing partitions of a raw table that `this` has never checked, outside the run's own: a
+    run checks them too, so a partition is checked even when the runs that depend on it come out
+    of order (a backfill running dates side by side). In steady state the list is empty. An
+    offline compile cannot ask the engine, and lists none. -#}
+{% macro unchecked_partitions(raw_relation) -%}
+  {%- if not execute or flags.WHICH == 'compile' -%}
+    {{ return([]) }}
+  {%- endif -%}
+  {%- set query -%}
+    select distinct cast(landed.dt as varchar)
+    from ({{ landed_partitions(raw_relation) }}) as landed
+    where not ({{ in_run_partitions('cast(landed.dt as varchar)') }})
+    {%- if is_incremental() %}
+      and cast(landed.dt as date) not in (select distinct partition_date from {{ this }})
+    {%- endif %}
+    order by 1
+  {%- endset -%}
+  {{ return(run_query(query).columns[0].values() | list) }}
+{%- endmacro %}
+
+{% macro landed_partitions(raw_relation) -%}
+  {{ return(adapter.dispatch('landed_partitions', 'lakehouse')(raw_relation)) }}
+{%- endmacro %}
+
+{#- The local crawler lists them in raw.landed_partitions. -#}
+{% macro duckdb__landed_partitions(raw_relation) -%}
+  select dt from {{ raw_relation.schema }}.landed_partitions where table_name = '{{ raw_relation.identifier }}'
+{%- endmacro %}
+
+{#- Glue lists a partitioned table's partitions in its "$partitions" table. -#}
+{% macro athena__landed_partitions(raw_relation) -%}
+  select dt from "{{ raw_relation.database }}"."{{ raw_relation.schema }}"."{{ raw_relation.identifier }}$partitions"
 {%- endmacro %}
 
 

@@ -1,7 +1,8 @@
 {#- Users are a current-state dimension: of a user's usable records, the latest landed wins (later
     partition, then later file and line); the older and repeated ones are duplicates. Every
-    checked user line, with reason_code 'duplicate' and its reason for those. -#}
-{% macro users_by_recency(checked_relation) %}
+    checked user line, with reason_code 'duplicate' and its reason for those; with landed_before,
+    only the lines landed in partitions before that date, as the users stood then. -#}
+{% macro users_by_recency(checked_relation, landed_before=none) %}
     with ranked as (
 
         select
@@ -15,6 +16,9 @@
                 order by partition_date desc, file_path desc, line_number desc
             ) as kept_at
         from {{ checked_relation }}
+        {%- if landed_before %}
+        where partition_date < cast('{{ landed_before }}' as date)
+        {%- endif %}
 
     )
 

@@ -59,7 +59,16 @@ def crawl_raw_zone(tables: list[str], required: list[str], **context: Any) -> di
     for warning in warnings:
         log.warning("crawl: %s", warning)
     return {
-        "tables": {name: {"partitions": len(t.partitions), "records": t.records} for name, t in result.tables.items()},
+        "tables": {
+            name: {
+                "partitions": len(t.partitions),
+                "records": t.records,
+                "records_by_partition": {day.isoformat(): t.records_by_partition.get(day.isoformat(), 0) for day in days},
+                "files_read": t.files_read,
+                "lines_read": t.lines_read,
+            }
+            for name, t in result.tables.items()
+        },
         "drift": [change.describe() for change in result.drift],
         "warnings": warnings,
     }

@@ -1,11 +1,12 @@
-{#- Every raw user line of the run's landing partitions, parsed once and checked: typed fields,
-    and the reason the line cannot be used (NULL when it can). Which usable record of a user is
-    current is decided over all partitions by users_by_recency, on this table, not on raw files. -#}
+{#- Every raw user line of the run's landing partitions, and of any landed partition not checked
+    yet, parsed once and checked: typed fields, and the reason the line cannot be used (NULL when
+    it can). Which usable record of a user is current is decided by users_by_recency over this
+    table, not over raw files. -#}
 {{ config(**checked_lines_config()) }}
 
 with raw_lines as (
 
-    {{ raw_json_lines(source('raw', 'users')) }}
+    {{ raw_json_lines(source('raw', 'users'), unchecked_partitions(source('raw', 'users'))) }}
 
 ),
 

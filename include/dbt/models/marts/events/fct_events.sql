@@ -1,5 +1,6 @@
 {#- Each run replaces exactly the event dates of its data interval (see interval_tables.sql). -#}
 {{ config(**interval_table_config('event_date', ['day(event_timestamp)'], unique_key='event_id')) }}
+-- The current users' tests gate this model: depends_on: {{ ref('stg_raw_users') }}
 
 with events as (
 
@@ -10,7 +11,10 @@ with events as (
 
 users as (
 
-    select * from {{ ref('stg_raw_users') }}
+    {#- The users as they stood at the end of the run's interval, so that a rerun or a backfill of
+        a date gives the same rows whatever has landed or run since. -#}
+    select * from ({{ users_by_recency(ref('int_users_checked'), landed_before=data_interval_end()) }}) as checked
+    where reason_code is null
 
 ),
 

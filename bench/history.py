@@ -1,0 +1,121 @@
+"""Benchmark: does a day cost the same on day 90 as on day 1? 10,000 events land each day and each
+day is run in order, through dag.test(), as a daily schedule would. For every run: its wall time
+and the lines its crawl read; for the first and last day: the rows DuckDB's own profiler counts
+in the run's raw scans (the int_ models' reads of the raw tables), against that day's rows."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import time
+from datetime import date, timedelta
+from pathlib import Path
+
+import duckdb
+
+import harness
+
+DAYS = 90
+EVENTS_PER_DAY = 10_000
+FIRST_DAY = date(2026, 1, 1)
+RAW_MODELS = ("int_events_checked", "int_users_checked")
+
+
+def main(days: int = DAYS) -> None:
+    scratch = harness.start()
+    from lakehouse import airflow_home, generator
+    from lakehouse.config import get_settings
+    from lakehouse.pipelines import EVENTS
+    from lakehouse.runner import run_for_date
+
+    settings = get_settings()
+    settings.ensure_local_dirs()
+    landing = scratch / "landing"
+    generator.generate(landing, start=FIRST_DAY, days=days, events_per_day=EVENTS_PER_DAY, users=5000, seed=4)
+    log = scratch / "runs.log"
+    with harness.quiet(log):
+        airflow_home.initialise()
+        from lakehouse.dag_factory import build_dag
+
+        dag = build_dag(EVENTS, settings)
+
+    runs = []
+    for offset in range(days):
+        day = FIRST_DAY + timedelta(days=offset)
+        for table in EVENTS.raw_tables:
+            shutil.move(landing / table / f"dt={day}", settings.raw_dir / table / f"dt={day}")
+        with harness.quiet(log):
+            started = time.perf_counter()
+            run = run_for_date(dag, EVENTS, day)
+            seconds = time.perf_counter() - started
+        assert run.state == "success", f"{day}: {run.state}; see {log}"
+        crawl = _crawl_result(run)
+        runs.append({"day": day.isoformat(), "seconds": round(seconds, 2),
+                     "crawl_lines_read": sum(t["lines_read"] for t in crawl["tables"].values())})  # fmt: skip
+        if offset in (0, days - 1):
+            runs[-1]["raw_rows_scanned"] = _raw_rows_scanned(settings, day, scratch)
+            runs[-1]["raw_rows_of_the_day"] = sum(t["records_by_partition"][day.isoformat()]
+                                                  for t in crawl["tables"].values())  # fmt: skip
+        print(json.dumps(runs[-1]))
+
+    first, last = runs[0], runs[-1]
+    harness.record("history", {
+        "days": days,
+        "events_per_day": EVENTS_PER_DAY,
+        "first_day": first,
+        "last_day": last,
+        "last_over_first": round(last["seconds"] / first["seconds"], 2),
+        "last_5_over_first_5": round(sum(r["seconds"] for r in runs[-5:]) / sum(r["seconds"] for r in runs[:5]), 2),
+        "target_ratio": 1.2,
+        "seconds_per_day": [r["seconds"] for r in runs],
+    })  # fmt: skip
+
+
+def _crawl_result(run) -> dict:
+    from airflow.models.xcom import XComModel
+
+    value = XComModel.get_many(run_id=run.run_id, dag_ids=run.dag_id, task_ids="crawl_raw", key="return_value").first()
+    return XComModel.deserialize_value(value)
+
+
+def _raw_rows_scanned(settings, day: date, scratch: Path) -> int:
+    """Rows read from the raw tables by the run's raw scans, as DuckDB's profiler counts them: the
+    int_ models' SQL for the day, compiled by dbt and run with profiling on."""
+    from lakehouse.dbt_cosmos import venv_executable
+
+    project, target = str(settings.dbt_project_dir), scratch / "compiled"
+    env = {**os.environ, **settings.dbt_env(),
+           "LAKEHOUSE_DATA_INTERVAL_START": day.isoformat(),
+           "LAKEHOUSE_DATA_INTERVAL_END": (day + timedelta(days=1)).isoformat()}  # fmt: skip
+    subprocess.run(
+        [venv_executable("dbt"), "compile", "--select", *RAW_MODELS, "--project-dir", project, "--profiles-dir", project,
+         "--target-path", str(target)],
+        env=env, check=True, capture_output=True,
+    )  # fmt: skip
+    scanned = 0
+    profile = scratch / "profile.json"
+    with duckdb.connect(str(settings.duckdb_path), read_only=True) as con:
+        for model in RAW_MODELS:
+            sql = next(target.rglob(f"{model}.sql")).read_text()
+            con.execute(f"pragma enable_profiling = 'json'; pragma profiling_output = '{profile}'")
+            con.execute(f"select count(*) from ({sql})").fetchall()
+            con.execute("pragma disable_profiling")
+            scanned += _rows_scanned(json.loads(profile.read_text())["operator"])
+    return scanned
+
+
+def _rows_scanned(operators: list[dict]) -> int:
+    total = 0
+    for operator in operators:
+        if operator["type"] == "TABLE_SCAN" and "raw_lines" in operator["extra_info"].get("Filename(s)", ""):
+            total += operator["rows_scanned"]
+        total += _rows_scanned(operator.get("children", []))
+    return total
+
+
+if __name__ == "__main__":
+    import sys
+
+    main(int(sys.argv[1]) if len(sys.argv) > 1 else DAYS)

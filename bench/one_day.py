@@ -1,0 +1,37 @@
+"""Runs the events DAG for a warm-up day, then for the measured day, in this process; prints the
+measured run's wall time and slowest tasks as one JSON line. Used by bench/throughput.py."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from datetime import date
+
+import harness
+
+
+def main(warm_up: date, day: date) -> None:
+    scratch = harness.start_in_place()
+    from lakehouse import airflow_home
+    from lakehouse.config import get_settings
+    from lakehouse.pipelines import EVENTS
+    from lakehouse.runner import run_for_date
+
+    log = scratch / "one_day.log"
+    with harness.quiet(log):
+        airflow_home.initialise()
+        from lakehouse.dag_factory import build_dag
+
+        dag = build_dag(EVENTS, get_settings())
+        assert run_for_date(dag, EVENTS, warm_up).state == "success", f"see {log}"
+        started = time.perf_counter()
+        run = run_for_date(dag, EVENTS, day)
+        seconds = time.perf_counter() - started
+    assert run.state == "success", f"see {log}"
+    tasks = sorted(((ti.duration or 0.0), ti.task_id) for ti in run.get_task_instances())[-8:]
+    print(json.dumps({"seconds": seconds, "slowest_tasks": {task: round(s, 1) for s, task in reversed(tasks)}}))
+
+
+if __name__ == "__main__":
+    main(date.fromisoformat(sys.argv[1]), date.fromisoformat(sys.argv[2]))

@@ -56,8 +56,12 @@ def test_a_landed_day_without_users_is_normal(lake_env):
     _land(lake_env, "events", "2026-03-01", json.dumps(EVENT) + "\n")
     result = crawl_raw_zone(["events", "users"], ["events"], **_context(first=1))
     assert result["warnings"] == []
-    assert result["tables"]["events"] == {"partitions": 1, "records": 1}
-    assert result["tables"]["users"] == {"partitions": 0, "records": 0}
+    assert result["tables"]["events"] == {
+        "partitions": 1, "records": 1, "records_by_partition": {"2026-03-01": 1}, "files_read": 1, "lines_read": 1
+    }
+    assert result["tables"]["users"] == {
+        "partitions": 0, "records": 0, "records_by_partition": {"2026-03-01": 0}, "files_read": 0, "lines_read": 0
+    }
 
 
 def test_a_skipped_file_is_reported_as_a_warning(lake_env):
@@ -65,3 +69,18 @@ def test_a_skipped_file_is_reported_as_a_warning(lake_env):
     (folder / "export.csv").write_text("event_id\ne2\n")
     result = crawl_raw_zone(["events", "users"], ["events"], **_context(first=1))
     assert len(result["warnings"]) == 1 and str(folder / "export.csv") in result["warnings"][0]
+
+
+def test_a_later_crawl_reads_only_new_files_and_reports_a_vanished_one(lake_env):
+    folder = _land(lake_env, "events", "2026-03-01", json.dumps(EVENT) + "\n")
+    crawl_raw_zone(["events", "users"], ["events"], **_context(first=1))
+    (folder / "part-0.json").unlink()
+    _land(lake_env, "events", "2026-03-01", json.dumps(EVENT) + "\n" + json.dumps(EVENT) + "\n", name="part-1.json")
+    _land(lake_env, "events", "2026-03-02", json.dumps(EVENT) + "\n")
+
+    result = crawl_raw_zone(["events", "users"], ["events"], **_context(first=2))
+
+    assert result["tables"]["events"]["files_read"] == 2 and result["tables"]["events"]["lines_read"] == 3
+    assert result["warnings"] == [
+        f"events: {folder / 'part-0.json'} was crawled before and is no longer landed; a rerun of its date drops its rows"
+    ]

@@ -51,6 +51,11 @@ def crawl_raw_zone(tables: list[str], required: list[str], **context: Any) -> di
         raise partitions_missing(missing)
     warnings = list(result.skipped)
     warnings += [
+        f"{table.name}: {path} was crawled before and is no longer landed; a rerun of its date drops its rows"
+        for table in result.tables.values()
+        for path in table.vanished_files
+    ]
+    warnings += [
         f"{table} dt={day} landed files with no records"
         for table in required
         for day in days

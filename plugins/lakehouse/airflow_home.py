@@ -29,6 +29,11 @@ def configure(home: Path | None = None) -> Path:
     # Cosmos keeps dbt's partial-parse cache here; its default, /tmp/cosmos, is shared by every
     # checkout on the machine, and each one's profile would invalidate the others' cache.
     os.environ["AIRFLOW__COSMOS__CACHE_DIR"] = str(home / "cosmos")
+    # Cosmos would copy every result of the dbt build into an Airflow Variable as it arrives, for
+    # a worker lost mid-build. On this machine the build's own task lives on if dbt dies, and
+    # Cosmos still saves the results when that task fails; a lost worker only means that each
+    # model's task then builds its model alone.
+    os.environ.setdefault("AIRFLOW__COSMOS__ENABLE_WATCHER_RELIABLE_RETRY", "False")
     # Offline by design: no usage telemetry from Cosmos or dbt.
     os.environ.setdefault("AIRFLOW__COSMOS__ENABLE_TELEMETRY", "False")
     os.environ.setdefault("DO_NOT_TRACK", "1")

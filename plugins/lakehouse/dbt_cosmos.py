@@ -75,6 +75,9 @@ def render_config(pipeline: Pipeline) -> RenderConfig:
         test_behavior=TestBehavior.AFTER_EACH,
         node_converters=dbt_watcher.NODE_CONVERTERS,
         node_conversion_by_task_group=False,
+        # No DAG is scheduled on these tables' assets, and each asset event costs every model's
+        # task a call to Airflow.
+        emit_datasets=False,
     )
 
 

@@ -24,13 +24,19 @@ from __future__ import annotations
 
 from typing import Any
 
+from airflow.exceptions import AirflowException
 from airflow.sdk import BaseOperator, TaskGroup
 from airflow.task.trigger_rule import TriggerRule
 from cosmos.constants import PRODUCER_WATCHER_DONE_TASK_ID, PRODUCER_WATCHER_TASK_ID, DbtResourceType
+from cosmos.airflow.compatibility import AirflowSkipException
+from cosmos.operators._watcher.aggregation import get_tests_status_xcom_key
 from cosmos.operators._watcher.state import (
     DbtNodeStatus,
+    _log_dbt_event,
+    get_dbt_event_xcom_key,
     get_status_xcom_key,
     get_xcom_val,
+    is_dbt_node_status_skipped,
     is_dbt_node_status_success,
 )
 from cosmos.operators.watcher import DbtRunWatcherOperator, DbtTestWatcherOperator
@@ -39,32 +45,60 @@ from cosmos.operators.watcher import DbtRunWatcherOperator, DbtTestWatcherOperat
 DBT_NODE_FAILURE_EXIT_CODE = 1
 
 
+def _published(task: BaseOperator, context: Any, key: str) -> str | None:
+    value = get_xcom_val(context["ti"], task.producer_task_id, key)
+    return value.get("status") if isinstance(value, dict) else value
+
+
 def _model_status(task: BaseOperator, context: Any) -> str | None:
-    published = get_xcom_val(context["ti"], task.producer_task_id, get_status_xcom_key(task.model_unique_id))
-    return published.get("status") if isinstance(published, dict) else published
+    return _published(task, context, get_status_xcom_key(task.model_unique_id))
 
 
-class DbtModelTask(DbtRunWatcherOperator):
+class _ReadsTheBuild:
+    """What a model's task does with the build's result on its first try. Cosmos's sensor also
+    asks for the producer's state and dbt's start-up events first, and polls; here the build has
+    ended before the task starts, so one read of the result decides."""
+
+    def _outcome(self, context: Any, status: str) -> bool:
+        ti = context["ti"]
+        self._cache_compiled_sql(ti, context)
+        _log_dbt_event(get_xcom_val(ti, self.producer_task_id, get_dbt_event_xcom_key(self.model_unique_id)))
+        if is_dbt_node_status_skipped(status):
+            raise AirflowSkipException(f"{self._resource_label} '{self.model_unique_id}' was skipped by the dbt build.")
+        if is_dbt_node_status_success(status):
+            return True
+        raise AirflowException(
+            f"{self._resource_label} '{self.model_unique_id}' finished with status '{status}' in the dbt build; "
+            f"see the log of {self.producer_task_id}"
+        )
+
+
+class DbtModelTask(_ReadsTheBuild, DbtRunWatcherOperator):
     """A model's run task: the producer's result for the model, or a run of the model alone."""
 
     def poke(self, context: Any) -> bool:
-        if context["ti"].try_number == 1:
-            # Cosmos publishes "failed" (not a dbt status) for a node dbt skipped because an
-            # upstream node failed; that upstream has succeeded since, on its own task.
-            status = _model_status(self, context)
-            if status is None or status == DbtNodeStatus.FAILED:
-                return self._fallback_to_non_watcher_run(1, context)
-        return super().poke(context)
+        if context["ti"].try_number > 1:
+            # A retry, or a clear from the UI: Cosmos runs the model alone.
+            return super().poke(context)
+        status = _model_status(self, context)
+        # Cosmos publishes "failed" (not a dbt status) for a node dbt skipped because an upstream
+        # node failed; that upstream has succeeded since, on its own task.
+        if status is None or status == DbtNodeStatus.FAILED:
+            return self._fallback_to_non_watcher_run(1, context)
+        return self._outcome(context, status)
 
 
-class DbtModelTestTask(DbtTestWatcherOperator):
+class DbtModelTestTask(_ReadsTheBuild, DbtTestWatcherOperator):
     """A model's test task: the producer's test results for the model, or the tests run now when
     the producer could not run them."""
 
     def poke(self, context: Any) -> bool:
-        if context["ti"].try_number == 1 and not is_dbt_node_status_success(_model_status(self, context)):
+        if context["ti"].try_number > 1:
+            return super().poke(context)
+        status = _published(self, context, get_tests_status_xcom_key(self.model_unique_id))
+        if status is None or not is_dbt_node_status_success(_model_status(self, context)):
             return self._fallback_to_non_watcher_run(1, context)
-        return super().poke(context)
+        return self._outcome(context, status)
 
 
 def _consumer_args(dag, node, task_args: dict[str, Any]) -> dict[str, Any]:

@@ -66,23 +66,31 @@ def _live_files(table: Table, snapshot_ids: set[int]) -> set[str]:
 
 
 def vacuum(table: Table, older_than: datetime) -> MaintenanceResult:
+    cutoff = older_than.timestamp()
+    # Only old files can be orphans: a younger file may belong to a commit that is still being made.
+    old_files = [
+        path
+        for path in (Path(local_path(table.location())) / "data").rglob("*.parquet")
+        if path.stat().st_mtime < cutoff
+    ]
+    current = table.current_snapshot()
+    expiring = [s for s in table.snapshots() if s is not current and s.timestamp_ms < cutoff * 1000]
+    if not expiring and not old_files:
+        # Nothing is old enough to go: the usual day, which then reads no manifest at all.
+        files = len(current_data_files(table))
+        return MaintenanceResult(table.name()[-1], files, files)
     all_ids = {snapshot.snapshot_id for snapshot in table.snapshots()}
     files_before = len(current_data_files(table))
     referenced_before = _live_files(table, all_ids)
-    table.maintenance.expire_snapshots().older_than(older_than).commit()
-    table.refresh()
+    if expiring:
+        table.maintenance.expire_snapshots().older_than(older_than).commit()
+        table.refresh()
     kept_ids = {snapshot.snapshot_id for snapshot in table.snapshots()}
     referenced_now = _live_files(table, kept_ids)
     unreferenced = referenced_before - referenced_now
     for path in unreferenced:
         Path(path).unlink(missing_ok=True)
-    # Only old orphans: a younger file may belong to a commit that is still being made.
-    cutoff = older_than.timestamp()
-    orphans = [
-        path
-        for path in (Path(local_path(table.location())) / "data").rglob("*.parquet")
-        if str(path) not in referenced_before and path.stat().st_mtime < cutoff
-    ]
+    orphans = [path for path in old_files if str(path) not in referenced_before]
     for path in orphans:
         path.unlink()
     return MaintenanceResult(

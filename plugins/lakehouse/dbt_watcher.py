@@ -16,8 +16,10 @@ already published, so it never waits: no triggerer is needed, and ``dag.test()``
 deferred triggers inline, one task at a time) cannot block on a sensor whose producer has not
 started. The producer ends skipped, not failed, when dbt reports a failed node (exit code 1): the
 failure belongs to that node's task, which owns its retry, so a model that recovers on retry
-leaves a successful run. A producer that fails for any other reason (dbt could not start, a
-crash) fails the run at the producer.
+leaves a successful run. A producer that fails for any other reason (dbt killed mid-build) is
+retried: its retry keeps the results already published and builds nothing, and each model's task
+then builds what the killed build had not reported. A whole run cleared from the UI builds the
+same way, model by model: Cosmos's producer builds only on its first try.
 """
 
 from __future__ import annotations

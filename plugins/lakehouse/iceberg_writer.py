@@ -40,6 +40,16 @@ RUN_ID_PROPERTY = "lakehouse.run-id"
 MODEL_PROPERTY = "lakehouse.model"
 ROWS_WRITTEN_PROPERTY = "lakehouse.rows-written"
 
+# Every run commits to every mart. Without these, each commit leaves one more manifest to read and
+# one more metadata file behind, and reading a table, or committing to it, slows down day by day:
+# small manifests are merged once there are ten, and only ten old metadata files are kept.
+TABLE_PROPERTIES = {
+    "commit.manifest-merge.enabled": "true",
+    "commit.manifest.min-count-to-merge": "10",
+    "write.metadata.delete-after-commit.enabled": "true",
+    "write.metadata.previous-versions-max": "10",
+}
+
 _TRANSFORMS: dict[str, type[Transform]] = {
     "year": YearTransform,
     "month": MonthTransform,
@@ -75,12 +85,16 @@ def _ensure_table(catalog: Catalog, identifier: str, schema: pa.Schema, partitio
     try:
         table = catalog.load_table(identifier)
     except NoSuchTableError:
-        table = catalog.create_table(identifier, schema=schema)
+        table = catalog.create_table(identifier, schema=schema, properties=TABLE_PROPERTIES)
         if partitioned_by:
             with table.update_spec() as spec:
                 for expression in partitioned_by:
                     spec.add_field(*parse_partition(expression))
         return table
+    missing = {key: value for key, value in TABLE_PROPERTIES.items() if table.properties.get(key) != value}
+    if missing:
+        with table.transaction() as transaction:
+            transaction.set_properties(**missing)
     # New columns from the model evolve the table's schema instead of failing the write.
     with table.update_schema() as update:
         update.union_by_name(schema)

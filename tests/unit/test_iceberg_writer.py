@@ -151,6 +151,21 @@ def test_interval_overwrite_replaces_only_that_interval_and_is_idempotent(catalo
     assert rows(catalog.load_table(EVENTS)) == expected
 
 
+def test_a_month_of_daily_commits_leaves_few_manifests_and_metadata_files(catalog):
+    """What every daily run does to a mart: replace its day. The manifests to read and the
+    metadata files left behind must not grow with the days."""
+    for day in range(1, 29):
+        data = events(day, [f"e{day}-1", f"e{day}-2"])
+        write_events(catalog, data, overwrite_filter=f"event_date = '2026-02-{day:02d}'")
+
+    table = catalog.load_table(EVENTS)
+    assert len(rows(table)) == 2 * 28
+    assert len(table.current_snapshot().manifests(table.io)) <= 10
+    metadata_files = list(Path(table.location().removeprefix("file://"), "metadata").glob("*.metadata.json"))
+    assert len(metadata_files) <= 11
+    assert len(table.metadata.metadata_log) <= 10
+
+
 def test_full_overwrite_replaces_everything(catalog):
     write_events(catalog, pa.concat_tables([events(23, ["a1"]), events(24, ["b1"])]))
     replacement = events(25, ["c1", "c2"], amount=3.0)

@@ -2,12 +2,12 @@
 -- with nothing around it (no catalog, no quarantine, no tests, no audit, no Iceberg commit).
 -- It reads the day's files, types and checks each event by the pipeline's rules, drops repeated
 -- event ids, and writes the usable events as Parquet by event date.
--- bench/throughput.py fills in {events} (a glob of the day's files), {day} and {out}.
+-- bench/throughput.py fills in ${events} (a glob of the day's files), ${day} and ${out}.
 copy (
     with lines as (
         select *
         from read_json(
-            '{events}',
+            '${events}',
             format = 'newline_delimited',
             columns = {
                 event_id: 'VARCHAR', user_id: 'VARCHAR', event_type: 'VARCHAR', page: 'VARCHAR',
@@ -38,10 +38,10 @@ copy (
             and event_timestamp is not null
             and event_type in ('page_view', 'click', 'search', 'add_to_cart', 'purchase')
             and (amount_text is null or amount is not null)
-            and cast(event_timestamp as date) = date '{day}'
+            and cast(event_timestamp as date) = date '${day}'
     )
 
     select event_id, user_id, session_id, event_type, page, amount, event_timestamp, event_date
     from valid
     qualify row_number() over (partition by event_id order by event_timestamp) = 1
-) to '{out}' (format parquet, partition_by (event_date), overwrite_or_ignore);
+) to '${out}' (format parquet, partition_by (event_date), overwrite_or_ignore);

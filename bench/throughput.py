@@ -8,6 +8,7 @@ dbt are warm, then the big day, timed from the DAG run's start to its end."""
 from __future__ import annotations
 
 import json
+import string
 import sys
 from datetime import date, timedelta
 
@@ -30,7 +31,7 @@ def main(events: int = EVENTS) -> None:
     report = generator.generate(settings.raw_dir, start=DAY, days=1, events_per_day=events, users=USERS, seed=2)
     landed = report.lines_landed("events", DAY)
 
-    sql = (harness.BENCH_DIR / "floor.sql").read_text().format(
+    sql = string.Template((harness.BENCH_DIR / "floor.sql").read_text()).substitute(
         events=settings.raw_dir / "events" / f"dt={DAY}" / "*.json", day=DAY, out=scratch / "floor")
     floor = harness.run_process([sys.executable, "-c", f"import duckdb; duckdb.connect().execute({sql!r})"])
     assert floor["returncode"] == 0, floor["output"]

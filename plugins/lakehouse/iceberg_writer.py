@@ -1,18 +1,21 @@
 """Local Iceberg marts: the project's dbt-duckdb plugin and the pyiceberg calls behind it.
 
-dbt builds a model in DuckDB and stages it as one Parquet file; ``Plugin.store`` commits that file
-to an Iceberg table in the pyiceberg SQL catalog (SQLite) as a single atomic overwrite: either
-the whole table or, for interval models, just the rows of the run's interval. DuckDB then reads
-the table back through the data files of its current snapshot, which the plugin lists through
-the ``lakehouse_iceberg_files`` SQL function.
+dbt builds a model in DuckDB, which writes it as Parquet, one file per partition of the table;
+``Plugin.store`` makes those files the table's new data files in the pyiceberg SQL catalog
+(SQLite), in one atomic commit that replaces either the whole table or, for interval models, just
+the rows of the run's interval. DuckDB then reads the table back through the data files of its
+current snapshot, which the plugin lists through the ``lakehouse_iceberg_files`` SQL function.
 """
 
 from __future__ import annotations
 
 import re
+import shutil
+import uuid
 import warnings
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -36,6 +39,8 @@ try:
 except ImportError:  # the Airflow side on AWS has no dbt-duckdb; only Plugin needs it
     BasePlugin = object  # type: ignore[assignment,misc]
 
+# The column the materialization partitions its Parquet export by, one value per table partition.
+PARTITION_KEY_COLUMN = "__lakehouse_partition"
 RUN_ID_PROPERTY = "lakehouse.run-id"
 MODEL_PROPERTY = "lakehouse.model"
 ROWS_WRITTEN_PROPERTY = "lakehouse.rows-written"
@@ -101,24 +106,56 @@ def _ensure_table(catalog: Catalog, identifier: str, schema: pa.Schema, partitio
     return table
 
 
-def write_table(
+def commit_files(
     catalog: Catalog,
     identifier: str,
-    data: pa.Table,
+    files: list[Path],
+    schema: pa.Schema,
     *,
     partitioned_by: list[str] | None = None,
     overwrite_filter: str | None = None,
     snapshot_properties: dict[str, str] | None = None,
 ) -> Table:
-    """Replace the whole table, or only the rows matching ``overwrite_filter``, in one commit."""
-    table = _ensure_table(catalog, identifier, data.schema, list(partitioned_by or []))
+    """Replace the whole table, or only its rows matching ``overwrite_filter``, with the rows of
+    ``files``, in one commit. Each file holds the rows of one partition, in a folder named
+    ``__lakehouse_partition=<key>`` (the key's parts, one per partition field, joined by ``|``).
+    The files move into the table's data folder and become its data files as they are: no row is
+    read or written again, only the files' footers, for their statistics."""
+    table = _ensure_table(catalog, identifier, schema, list(partitioned_by or []))
+    data_dir = Path(local_path(table.location())) / "data"
+    batch = uuid.uuid4().hex
+    added = []
+    for index, file in enumerate(files):
+        target = data_dir / _partition_folder(table, Path(file).parent.name) / f"{batch}-{index:05d}.parquet"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.move(file, target)
+        added.append(target)
     properties = dict(snapshot_properties or {})
-    properties[ROWS_WRITTEN_PROPERTY] = str(data.num_rows)
-    with warnings.catch_warnings():
+    properties[ROWS_WRITTEN_PROPERTY] = str(sum(pq.read_metadata(path).num_rows for path in added))
+    with warnings.catch_warnings(), table.transaction() as transaction:
         # A first load of an interval has nothing to replace; pyiceberg warns about that.
         warnings.filterwarnings("ignore", message="Delete operation did not match any records")
-        table.overwrite(data, overwrite_filter=overwrite_filter or AlwaysTrue(), snapshot_properties=properties)
+        # The run's properties go on the commit's last snapshot, which is what run_metrics reads.
+        transaction.delete(overwrite_filter or AlwaysTrue(), snapshot_properties={} if added else properties)
+        if added:
+            # Fresh names in a fresh folder: no need to read every manifest for duplicates.
+            # pyiceberg takes a file:// location as written, without percent-decoding it.
+            transaction.add_files(
+                [f"file://{path}" for path in added], snapshot_properties=properties, check_duplicate_files=False
+            )
     return table
+
+
+def _partition_folder(table: Table, staged_folder: str) -> str:
+    """The folder Iceberg's own writers would give the partition (``event_timestamp_day=2026-02-23``),
+    from the key the materialization wrote the file under. The folder is for people browsing the
+    files; the partition Iceberg records comes from the file's statistics."""
+    fields = table.spec().fields
+    key = unquote(staged_folder.removeprefix(f"{PARTITION_KEY_COLUMN}="))
+    values = key.split("|")
+    if not fields or len(values) != len(fields):
+        return ""
+    return "/".join(f"{field.name}={value}" for field, value in zip(fields, values))
 
 
 def current_data_files(table: Table) -> list[str]:
@@ -153,12 +190,16 @@ class Plugin(BasePlugin):
         return current_data_files(self._catalog.load_table(identifier))
 
     def store(self, target_config) -> None:
+        """Commit the model that the iceberg materialization exported: the rows, one Parquet file
+        per partition, under the staged folder, and the columns in <folder>.schema.parquet."""
         options = target_config.config
-        data = pq.read_table(target_config.location.path)
-        write_table(
+        staged = Path(target_config.location.path)
+        schema_file = staged.with_name(staged.name + ".schema.parquet")
+        commit_files(
             self._catalog,
             options["identifier"],
-            data,
+            sorted(staged.rglob("*.parquet")),
+            pq.read_schema(schema_file),
             partitioned_by=options.get("partitioned_by"),
             overwrite_filter=options.get("overwrite_filter"),
             snapshot_properties={
@@ -166,3 +207,5 @@ class Plugin(BasePlugin):
                 MODEL_PROPERTY: options.get("model", ""),
             },
         )
+        shutil.rmtree(staged, ignore_errors=True)
+        schema_file.unlink()

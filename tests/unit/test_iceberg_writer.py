@@ -15,9 +15,9 @@ from pyiceberg.transforms import (
     YearTransform,
 )
 
+from iceberg_tables import write_table
 from lakehouse import run_metrics
 from lakehouse.config import get_settings
-from lakehouse.pipelines import EVENTS as EVENTS_PIPELINE
 from lakehouse.iceberg_writer import (
     MODEL_PROPERTY,
     ROWS_WRITTEN_PROPERTY,
@@ -25,8 +25,8 @@ from lakehouse.iceberg_writer import (
     current_data_files,
     open_catalog,
     parse_partition,
-    write_table,
 )
+from lakehouse.pipelines import EVENTS as EVENTS_PIPELINE
 
 EVENTS = "curated.fct_events"
 DAY_2_FILTER = "event_date >= '2026-02-24' and event_date < '2026-02-25'"

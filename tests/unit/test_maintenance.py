@@ -12,7 +12,8 @@ import pyarrow as pa
 import pytest
 
 from lakehouse import maintenance
-from lakehouse.iceberg_writer import current_data_files, open_catalog, write_table
+from iceberg_tables import write_table
+from lakehouse.iceberg_writer import current_data_files, open_catalog
 
 SCHEMA = pa.schema([("event_id", pa.string()), ("event_timestamp", pa.timestamp("us"))])
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pyarrow as pa
 
 from lakehouse import audit, summary
-from lakehouse.iceberg_writer import open_catalog, write_table
+from iceberg_tables import write_table
+from lakehouse.iceberg_writer import open_catalog
 
 
 def _item(run_id, day, started_at, failed=()):

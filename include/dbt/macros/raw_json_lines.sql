@@ -19,10 +19,10 @@
 
 {#- Landing partitions of a raw table that `this` has never checked, outside the run's own: a
     run checks them too, so a partition is checked even when the runs that depend on it come out
-    of order (a backfill running dates side by side). In steady state the list is empty. An
-    offline compile cannot ask the engine, and lists none. -#}
+    of order (a backfill running dates side by side). In steady state the list is empty. Only a
+    build or a run writes the model and asks; an offline compile or the docs list none. -#}
 {% macro unchecked_partitions(raw_relation) -%}
-  {%- if not execute or flags.WHICH == 'compile' -%}
+  {%- if not execute or flags.WHICH not in ('run', 'build') -%}
     {{ return([]) }}
   {%- endif -%}
   {%- set query -%}

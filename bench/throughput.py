@@ -28,15 +28,17 @@ def main(events: int = EVENTS) -> None:
     settings = get_settings()
     settings.ensure_local_dirs()
     generator.generate(settings.raw_dir, start=WARM_UP_DAY, days=1, events_per_day=1000, users=200, seed=1)
-    report = generator.generate(settings.raw_dir, start=DAY, days=1, events_per_day=events, users=USERS, seed=2)
+    landing = scratch / "landing"
+    report = generator.generate(landing, start=DAY, days=1, events_per_day=events, users=USERS, seed=2)
     landed = report.lines_landed("events", DAY)
 
     sql = string.Template((harness.BENCH_DIR / "floor.sql").read_text()).substitute(
-        events=settings.raw_dir / "events" / f"dt={DAY}" / "*.json", day=DAY, out=scratch / "floor")
+        events=landing / "events" / f"dt={DAY}" / "*.json", day=DAY, out=scratch / "floor")
     floor = harness.run_process([sys.executable, "-c", f"import duckdb; duckdb.connect().execute({sql!r})"])
     assert floor["returncode"] == 0, floor["output"]
 
-    pipeline = harness.run_process([sys.executable, str(harness.BENCH_DIR / "one_day.py"), str(WARM_UP_DAY), str(DAY)])
+    pipeline = harness.run_process(
+        [sys.executable, str(harness.BENCH_DIR / "one_day.py"), str(WARM_UP_DAY), str(DAY), str(landing)])
     assert pipeline["returncode"] == 0, pipeline["output"][-3000:]
     run = json.loads(pipeline["output"].strip().splitlines()[-1])
 

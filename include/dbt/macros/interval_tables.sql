@@ -79,18 +79,20 @@
 
 
 {#- The checked raw lines (int_ models): each run replaces the rows of its landing partitions,
-    on both targets in a plain incremental table (DuckDB's own locally, Iceberg on Athena), so a
-    model task retried after another run has written still finds its own interval there. -#}
+    so a model task retried after another run has written still finds its own interval there.
+    Locally a DuckDB table written in place (the interval_append materialization); on Athena an
+    Iceberg table, appended to after a pre-hook deletes the interval. -#}
 {% macro checked_lines_config() %}
-  {%- set common = {
+  {%- if target.type == 'duckdb' -%}
+    {{ return({'materialized': 'interval_append', 'interval_column': 'partition_date'}) }}
+  {%- else -%}
+    {{ return({
         'materialized': 'incremental',
         'incremental_strategy': 'append',
         'on_schema_change': 'sync_all_columns',
         'pre_hook': ["{{ delete_data_interval('partition_date') }}"],
-  } -%}
-  {%- if target.type == 'duckdb' -%}
-    {{ return(common) }}
-  {%- else -%}
-    {{ return(dict(common, table_type='iceberg', partitioned_by=['partition_date'])) }}
+        'table_type': 'iceberg',
+        'partitioned_by': ['partition_date'],
+    }) }}
   {%- endif -%}
 {% endmacro %}

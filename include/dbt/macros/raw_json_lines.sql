@@ -29,7 +29,7 @@
     select distinct cast(landed.dt as varchar)
     from ({{ landed_partitions(raw_relation) }}) as landed
     where not ({{ in_run_partitions('cast(landed.dt as varchar)') }})
-    {%- if is_incremental() %}
+    {%- if adapter.get_relation(database=this.database, schema=this.schema, identifier=this.identifier) is not none %}
       and cast(landed.dt as date) not in (select distinct partition_date from {{ this }})
     {%- endif %}
     order by 1

@@ -103,8 +103,9 @@ def test_events_dag_graph(dagbag):
     assert dag.get_task("dbt.int_events_checked_run").downstream_task_ids == {
         "dbt.stg_raw_events.run", "dbt.quarantine_raw_events_run"
     }
+    # fct_events also reads the checked users directly, to take them as of its interval's end.
     assert dag.get_task("dbt.int_users_checked_run").downstream_task_ids == {
-        "dbt.stg_raw_users.run", "dbt.quarantine_raw_users_run"
+        "dbt.stg_raw_users.run", "dbt.quarantine_raw_users_run", "dbt.fct_events.run"
     }
     # Each model's tests run right after it, and what depends on a model waits for its tests.
     assert dag.get_task("dbt.stg_raw_events.run").downstream_task_ids == {"dbt.stg_raw_events.test"}

@@ -52,6 +52,7 @@ def start_item(
         "models": {},
         "quarantine_reasons": {},
         "schema_drift": [],
+        "conservation": {},
         "alerts": [],
     }
 
@@ -77,6 +78,7 @@ def end_item(
     quarantine_reasons: dict[str, dict[str, int]],
     schema_drift: list[str],
     warnings: list[str] = (),
+    conservation: dict[str, dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """The run's final item. Alerts hold what an operator must see: the failure alert of a failed
     run, and warnings of a run that succeeded with something missing (e.g. an absent lookup)."""
@@ -88,6 +90,7 @@ def end_item(
         models=models,
         quarantine_reasons=quarantine_reasons,
         schema_drift=schema_drift,
+        conservation=conservation or {},
     )
     item["alerts"] = [alerts.failure_alert(item["dag_id"], item["run_id"], failed_tasks)] if failed_tasks else []
     item["alerts"] += list(warnings)

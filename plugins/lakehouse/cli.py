@@ -55,9 +55,9 @@ def cmd_manifest(args: argparse.Namespace) -> int:
 
 
 def _pipeline(name: str):
-    from lakehouse.pipelines import PIPELINES
+    from lakehouse.pipelines import pipeline_named
 
-    return next(p for p in PIPELINES if p.name == name)
+    return pipeline_named(name)
 
 
 def _run_dates(pipeline_name: str, dates: list[date]) -> bool:
@@ -129,6 +129,21 @@ def cmd_stale_runs(args: argparse.Namespace) -> int:
     for item in runs:
         print(f"{item['pipeline']}\t{item['run_id']}\tstarted {item['started_at']}")
     print(f"{len(runs)} runs RUNNING for more than {args.hours:g} hours")
+    return 0
+
+
+def cmd_stale_partitions(args: argparse.Namespace) -> int:
+    """Landed dates whose files changed after their run, or that no run has processed (local)."""
+    from lakehouse.reprocessing import stale_partitions
+
+    settings = _settings()
+    if settings.target != "local":
+        print("stale-partitions reads the local crawler's catalog; on AWS compare S3 LastModified with the audit table")
+        return 2
+    stale = stale_partitions(settings, _pipeline(args.pipeline))
+    for partition in stale:
+        print(partition.describe())
+    print(f"{len(stale)} partitions to reprocess")
     return 0
 
 
@@ -211,6 +226,8 @@ def _date_or_month(text: str) -> date:
 
 
 def parser() -> argparse.ArgumentParser:
+    from lakehouse.pipelines import PIPELINES
+
     root = argparse.ArgumentParser(prog="lakehouse", description=__doc__)
     commands = root.add_subparsers(dest="command", required=True)
 
@@ -270,6 +287,12 @@ def parser() -> argparse.ArgumentParser:
     stale.add_argument("--hours", type=float, default=6.0)
     stale.add_argument("--table", help="aws: the DynamoDB table (default: the pipeline_runs_table output)")
     stale.set_defaults(func=cmd_stale_runs)
+
+    partitions = commands.add_parser(
+        "stale-partitions", help="landed dates whose files changed after their run, or that no run has processed"
+    )
+    partitions.add_argument("--pipeline", choices=[p.name for p in PIPELINES if p.raw_tables], default="events")
+    partitions.set_defaults(func=cmd_stale_partitions)
 
     summary = commands.add_parser("summary", help="tables, tests, quarantine and audit records on disk")
     summary.set_defaults(func=cmd_summary)

@@ -32,7 +32,7 @@ import re
 import tempfile
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timezone
 from pathlib import Path
@@ -50,12 +50,14 @@ log = logging.getLogger(__name__)
 DATA_SUFFIXES = (".json", ".jsonl", ".ndjson")
 RAW_SCHEMA = "raw"
 LANDED_PARTITIONS = "landed_partitions"
+LANDED_FILES = "landed_files"
 # Lines of each new or changed file that the schema is inferred from.
 SAMPLE_LINES = 1000
 
 _PARTITION_RE = re.compile(r"^dt=(\d{4}-\d{2}-\d{2})$")
 _MOVE_HINT = "move it into a dt=YYYY-MM-DD partition folder"
 _SKIPPED = f"not a JSON-lines file ({', '.join(DATA_SUFFIXES)}, optionally {GZIP_SUFFIX}); skipped"
+_HIDDEN = "its name starts with '.' or '_', which Athena skips too; skipped (rename it to load it)"
 # The file name repeats on every line, so it is stored once per row group, as a dictionary.
 _LINES_SCHEMA = pa.schema(
     [("_file", pa.dictionary(pa.int32(), pa.string())), ("_line", pa.int64()), ("_record", pa.large_string())]
@@ -100,6 +102,9 @@ class TableCrawl:
     vanished_files: list[str] = field(default_factory=list)
     # Lines read by this crawl: those of the new and changed files only.
     lines_read: int = 0
+    # Files that could not be read, outside the partitions the crawl had to read: "<path>: why".
+    # They are left out (and tried again by the next crawl), so an old bad file cannot block new days.
+    unreadable_files: list[str] = field(default_factory=list)
 
     @property
     def files_read(self) -> int:
@@ -133,6 +138,9 @@ class _FileEntry:
     records: int
     columns: dict[str, str | None]
     lines: str
+    # When the crawl first read this version of the file (UTC, ISO 8601); unknown in catalogs
+    # written before it was kept.
+    crawled_at: str | None = None
 
     def same_file(self, stat: os.stat_result) -> bool:
         return (self.size, self.mtime_ns, self.ctime_ns) == (stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns)
@@ -150,12 +158,20 @@ def lines_dir_of(duckdb_path: Path) -> Path:
     return Path(duckdb_path).resolve().parent / "raw_lines"
 
 
-def crawl(raw_dir: Path, catalog_path: Path, duckdb_path: Path, tables: Sequence[str]) -> CrawlResult:
+def crawl(
+    raw_dir: Path,
+    catalog_path: Path,
+    duckdb_path: Path,
+    tables: Sequence[str],
+    required_partitions: Collection[str] | None = None,
+) -> CrawlResult:
     """Crawl ``tables`` under ``raw_dir``, register them in DuckDB, then record them in the catalog.
 
     New and changed files are read into staged files first; nothing the views read is touched
-    until every table has been read, so one bad file leaves both the DuckDB views and the catalog
-    exactly as the previous successful crawl left them.
+    until every table has been read, so a file that cannot be read in one of
+    ``required_partitions`` (the run's own; every partition when None) fails the crawl and leaves
+    both the DuckDB views and the catalog exactly as the previous successful crawl left them. In
+    any other partition such a file is reported in the result and left out.
     """
     raw_dir = Path(raw_dir).resolve()
     catalog_path = Path(catalog_path)
@@ -164,7 +180,9 @@ def crawl(raw_dir: Path, catalog_path: Path, duckdb_path: Path, tables: Sequence
     staged: list[Path] = []
     try:
         scans = {
-            name: _scan_table(raw_dir, name, _entries_of(catalog.get(name)), lines_dir / name, staged)
+            name: _scan_table(
+                raw_dir, name, _entries_of(catalog.get(name)), lines_dir / name, staged, required_partitions
+            )
             for name in tables
         }
     except BaseException:
@@ -216,6 +234,21 @@ def crawl(raw_dir: Path, catalog_path: Path, duckdb_path: Path, tables: Sequence
     return CrawlResult(tables={name: scan.table for name, scan in scans.items()}, drift=drift, skipped=skipped)
 
 
+def partition_changes(catalog_path: Path, table: str) -> dict[str, str | None]:
+    """Per landed partition of ``table``, when the crawl last read a new or changed file of it."""
+    changes: dict[str, str | None] = {}
+    for entry in _entries_of(_load_catalog(Path(catalog_path)).get(table)).values():
+        latest = changes.get(entry.partition)
+        changes[entry.partition] = max(filter(None, (latest, entry.crawled_at)), default=None)
+    return changes
+
+
+def landed_lines(catalog_path: Path, table: str, partitions: Collection[str]) -> dict[str, int]:
+    """Lines per file of ``table`` in ``partitions``, as the last crawl recorded them."""
+    entries = _entries_of(_load_catalog(Path(catalog_path)).get(table))
+    return {path: entry.records for path, entry in entries.items() if entry.partition in partitions}
+
+
 def main_summary(result: CrawlResult) -> str:
     lines = []
     for table in result.tables.values():
@@ -264,6 +297,10 @@ def _discover(table_dir: Path) -> tuple[dict[str, list[Path]], list[str]]:
             files = []
             for child in sorted(entry.iterdir()):
                 if _is_hidden(child.name):
+                    # A hidden data file is reported; writers' markers and checksums (_SUCCESS,
+                    # .part-0.crc) are not data and stay quiet.
+                    if child.is_file() and _is_data_file(child):
+                        skipped.append(f"{child}: {_HIDDEN}")
                     continue
                 if child.is_dir():
                     strays = _data_files_below(child)
@@ -291,13 +328,19 @@ def _data_files_below(directory: Path) -> list[Path]:
 
 
 def _scan_table(
-    raw_dir: Path, name: str, previous: dict[str, _FileEntry], lines_dir: Path, staged: list[Path]
+    raw_dir: Path,
+    name: str,
+    previous: dict[str, _FileEntry],
+    lines_dir: Path,
+    staged: list[Path],
+    required_partitions: Collection[str] | None,
 ) -> _TableScan:
     table_dir = raw_dir / name
     partitions, skipped = _discover(table_dir) if table_dir.is_dir() else ({}, [])
     entries: dict[str, _FileEntry] = {}
     new_files: list[str] = []
     changed_files: list[str] = []
+    unreadable: list[str] = []
     lines_read = 0
     for day, paths in sorted(partitions.items()):
         for path in paths:
@@ -310,9 +353,16 @@ def _scan_table(
             if known is not None and known.partition == day and known.same_file(stat) and Path(known.lines).exists():
                 entries[file] = known
                 continue
+            try:
+                entry = _read_file(path, day, stat, lines_dir, staged)
+            except CrawlerError as exc:
+                if required_partitions is None or day in required_partitions:
+                    raise
+                unreadable.append(f"{exc}; it is left out of dt={day} until it can be read")
+                continue
             (changed_files if known is not None else new_files).append(file)
-            entries[file] = _read_file(path, day, stat, lines_dir, staged)
-            lines_read += entries[file].records
+            entries[file] = entry
+            lines_read += entry.records
     columns: dict[str, str | None] = {}
     for entry in entries.values():
         for column, kind in entry.columns.items():
@@ -330,10 +380,11 @@ def _scan_table(
         records_by_partition={day: by_partition[day] for day in sorted(partitions)},
         new_files=new_files,
         changed_files=changed_files,
-        vanished_files=sorted(set(previous) - set(entries)),
+        vanished_files=sorted(set(previous) - {str(path) for paths in partitions.values() for path in paths}),
         lines_read=lines_read,
+        unreadable_files=unreadable,
     )
-    return _TableScan(table=table, entries=entries, skipped=skipped)
+    return _TableScan(table=table, entries=entries, skipped=skipped + unreadable)
 
 
 def _read_file(path: Path, day: str, stat: os.stat_result, lines_dir: Path, staged: list[Path]) -> _FileEntry:
@@ -366,6 +417,8 @@ def _read_file(path: Path, day: str, stat: os.stat_result, lines_dir: Path, stag
             if pending is not None:
                 pending.result()
     except RawFileError as exc:
+        target.unlink(missing_ok=True)
+        staged.remove(target)
         raise CrawlerError(str(exc)) from None
     return _FileEntry(
         partition=day,
@@ -376,6 +429,7 @@ def _read_file(path: Path, day: str, stat: os.stat_result, lines_dir: Path, stag
         # None where the sample held only nulls: another file may still tell the column's type.
         columns=columns,
         lines=str(final),
+        crawled_at=datetime.now(timezone.utc).isoformat(),
     )
 
 
@@ -514,6 +568,21 @@ def _register_views(duckdb_path: Path, scans: Iterable[_TableScan]) -> None:
         for scan in scans:
             con.execute(_view_sql(scan))
         con.execute(_partitions_sql(scans))
+        con.register("crawled_files", _landed_files(scans))
+        con.execute(f"create or replace table {RAW_SCHEMA}.{LANDED_FILES} as select * from crawled_files")
+
+
+def _landed_files(scans: list[_TableScan]) -> pa.Table:
+    """Each crawled file with the time it landed (its modification time, UTC), as Athena reads it
+    from "$file_modified_time": the latest landed user record wins."""
+    rows = [(scan.table.name, file, entry.mtime_ns // 1000) for scan in scans for file, entry in sorted(scan.entries.items())]
+    return pa.table(
+        {
+            "table_name": pa.array([row[0] for row in rows], pa.string()),
+            "file": pa.array([row[1] for row in rows], pa.string()),
+            "landed_at": pa.array([row[2] for row in rows], pa.timestamp("us")),
+        }
+    )
 
 
 def _partitions_sql(scans: list[_TableScan]) -> str:

@@ -1,5 +1,5 @@
 """Builds a pipeline's DAG: audit start -> [clean (Glue job)] -> crawl -> dbt (one task per model)
--> maintenance of the marts -> audit end."""
+-> [conservation check] -> maintenance of the marts -> audit end."""
 
 from __future__ import annotations
 
@@ -39,6 +39,8 @@ def build_dag(pipeline: Pipeline, settings: Settings | None = None) -> DAG:
         dbt = DbtTaskGroup(group_id=DBT_GROUP, **dbt_cosmos.task_group_kwargs(settings, pipeline, platform))
         dbt_watcher.wire_producer_first(dbt)
         steps.append(dbt)
+        if pipeline.accounts:
+            steps.append(platform.conservation(pipeline))
         with TaskGroup(group_id=MAINTENANCE_GROUP) as maintenance:
             for mart in pipeline.marts:
                 platform.optimize(mart) >> platform.vacuum(mart)

@@ -7,6 +7,8 @@ from datetime import datetime, timedelta, timezone
 
 from dateutil.relativedelta import relativedelta
 
+from lakehouse.conservation import Account
+
 RAW_ZONE, CLEANED_ZONE = "raw", "cleaned"
 
 
@@ -30,6 +32,8 @@ class Pipeline:
     marts: tuple[str, ...] = ()
     # Where the audit record's quarantine counts come from: source -> the mart it feeds.
     quarantine_sources: dict[str, str] = field(default_factory=dict)
+    # Where each raw table's lines go; each run checks that they all arrive (lakehouse.conservation).
+    accounts: tuple[Account, ...] = ()
     start_date: datetime = datetime(2026, 1, 1, tzinfo=timezone.utc)
     tags: tuple[str, ...] = field(default_factory=tuple)
 
@@ -45,6 +49,10 @@ EVENTS = Pipeline(
     dbt_selector="tag:events",
     marts=("fct_events", "dim_users"),
     quarantine_sources={"events": "fct_events", "users": "dim_users"},
+    accounts=(
+        Account("events", "int_events_checked", "fct_events", "event_date", "quarantine_raw_events"),
+        Account("users", "int_users_checked", "dim_users", "last_landed_date", "quarantine_raw_users"),
+    ),
     description=(
         "Daily clickstream: crawl raw JSON events and users, build staging views and Iceberg marts "
         "with dbt (one task per model, tests after each), quarantine what cannot be used, compact and vacuum "
@@ -75,3 +83,7 @@ NYC_TAXI = Pipeline(
 )
 
 PIPELINES = (EVENTS, NYC_TAXI)
+
+
+def pipeline_named(name: str) -> Pipeline:
+    return next(pipeline for pipeline in PIPELINES if pipeline.name == name)

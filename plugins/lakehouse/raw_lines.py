@@ -6,8 +6,10 @@ gzip) into those rows, block by block: memory follows the block size, not the fi
 
 A line is the text between two LF bytes (CRs before the LF are dropped, so CRLF files number
 their lines the same way), a UTF-8 byte-order mark at the start of the file is dropped, and a line made
-only of spaces, tabs, CR, FF or VT is blank and skipped. Bytes that are not UTF-8, and gzip data
-that is cut off or corrupt, raise RawFileError naming the file, the line and the byte offset.
+only of spaces, tabs, CR, FF or VT is blank and skipped. Bytes that are not UTF-8 become U+FFFD,
+as Athena reads them, so the line is kept and the dbt checks quarantine it (reason
+invalid_encoding) instead of one byte failing the file. Gzip data that is cut off or corrupt
+raises RawFileError naming the file: what follows the damage cannot be read at all.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ _RERUN_HINT = "then rerun the date"
 
 
 class RawFileError(Exception):
-    """A landed file cannot be read as UTF-8 JSON lines; the message names it."""
+    """A landed file cannot be read; the message names it."""
 
 
 @dataclass
@@ -74,7 +76,6 @@ class _Reader:
         self.buffer = bytearray(block_bytes)
         self.newlines = np.empty(block_bytes, dtype=bool)
         self.lines_before = 0
-        self.bytes_before = 0
 
     def blocks(self) -> Iterator[LineBlock]:
         with self._open() as handle:
@@ -124,7 +125,11 @@ class _Reader:
         offsets[0] = 0
         np.minimum(ends + 1, size, out=offsets[1:])
         lines = pa.LargeStringArray.from_buffers(len(ends), pa.py_buffer(offsets), pa.py_buffer(data))
-        self._check_utf8(lines, data)
+        if not _valid_utf8(lines):
+            # Rare, so the slow way: no invalid sequence spans an LF, so each line's replacement
+            # characters stay in that line.
+            text = bytes(data).decode("utf-8", errors="replace")
+            lines = pa.array(text.split("\n")[: len(ends)], pa.large_string())
         # Each line still carries its LF; CRs before it go too, as a CRLF file's lines end in both.
         # The trimmed array is a copy, so the next read may reuse the buffer while it is written.
         lines = pc.ascii_rtrim(lines, "\r\n")
@@ -132,24 +137,13 @@ class _Reader:
             lines = pa.concat_arrays([pa.array([lines[0].as_py()[1:]], pa.large_string()), lines[1:]])
         numbers = pa.array(np.arange(self.lines_before + 1, self.lines_before + 1 + len(ends), dtype=np.int64))
         self.lines_before += len(ends)
-        self.bytes_before += size
         keep = pc.not_equal(pc.ascii_trim(lines, BLANK_CHARS), "")
         return LineBlock(line_numbers=numbers.filter(keep), records=lines.filter(keep))
 
-    def _check_utf8(self, lines: pa.Array, data: memoryview) -> None:
-        try:
-            lines.validate(full=True)
-            return
-        except pa.ArrowInvalid:
-            pass
-        raw = bytes(data)
-        try:
-            raw.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            line = self.lines_before + raw.count(b"\n", 0, exc.start) + 1
-            within = "of the decompressed data" if is_gzip(self.path) else "in the file"
-            raise RawFileError(
-                f"{self.path} is not valid UTF-8: line {line} holds the invalid byte "
-                f"0x{raw[exc.start]:02x} ({exc.reason}) at byte offset {self.bytes_before + exc.start} "
-                f"{within}; re-export the file as UTF-8 or remove that line, {_RERUN_HINT}"
-            ) from None
+
+def _valid_utf8(lines: pa.Array) -> bool:
+    try:
+        lines.validate(full=True)
+    except pa.ArrowInvalid:
+        return False
+    return True

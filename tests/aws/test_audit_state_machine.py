@@ -54,7 +54,12 @@ def test_successful_run_leaves_one_succeeded_item(machine):
     (item,) = _items(machine)
     assert item["status"] == {"S": "RUNNING"} and item["started_at"] == {"S": started["started_at"]}
 
-    ended = audit.end_item(started, failed_tasks=[], models={}, quarantine_reasons={}, schema_drift=[])
+    models = {"fct_events": {"rows_in_interval": 998, "rows_quarantined": 1, "duplicates_dropped": 1}}
+    figures = {"events": {"landed": 1000, "read": 1000, "in_mart": 998, "quarantined": 1, "duplicates": 1,
+                          "files": 2, "balanced": True}}  # fmt: skip
+    ended = audit.end_item(
+        started, failed_tasks=[], models=models, quarantine_reasons={}, schema_drift=[], conservation=figures
+    )
     assert _execute(machine, {"phase": "end", "item": ended}) == "SUCCEEDED"
     (item,) = _items(machine)
     assert item["pipeline"] == {"S": "events"}
@@ -63,6 +68,8 @@ def test_successful_run_leaves_one_succeeded_item(machine):
     assert item["started_at"] == {"S": started["started_at"]}
     assert item["ended_at"] == {"S": ended["ended_at"]}
     assert json.loads(item["failed_tasks"]["S"]) == []
+    assert json.loads(item["models"]["S"]) == models
+    assert json.loads(item["conservation"]["S"]) == figures
 
 
 def test_failed_run_records_the_failed_tasks_once_even_when_retried(machine):

@@ -318,3 +318,63 @@ def test_the_taxi_glue_job_runs_for_the_month_of_the_data_interval(aws_lake, mot
     assert {"glue:GetJob", "glue:StartJobRun", "glue:GetJobRun"} <= calls <= granted_actions()
     (item,) = [i for i in items(aws_lake) if i["pipeline"] == {"S": "nyc_taxi"}]
     assert item["status"] == {"S": "SUCCEEDED"} and item["data_interval_start"]["S"].startswith("2024-01-01")
+
+
+def athena_results(moto_endpoint: str, *results: list[tuple]) -> None:
+    """Queue the rows of the next Athena queries, in the order the check runs them, each with the
+    header row Athena puts first."""
+    def rows(values):
+        return [{"Data": [{} if value is None else {"VarCharValue": str(value)} for value in row]} for row in values]
+
+    moto_api(moto_endpoint, "static/athena/query-results", {
+        "results": [{"rows": rows([header, *body]), "column_info": []} for header, *body in results]
+    })  # fmt: skip
+
+
+RAW_FILE = f"s3://{LAKE}/{PARTITION}part-0.json"
+LANDED = (("file", "n"), (RAW_FILE, 1000))
+USERS_LANDED = (("file", "n"), (f"s3://{LAKE}/raw/users/dt=2026-02-23/users.json", 10))
+USERS_FIGURES = (("figure", "file", "n"), ("read", f"s3://{LAKE}/raw/users/dt=2026-02-23/users.json", 10),
+                 ("in_mart", None, 9), ("quarantined", None, 1), ("duplicates", None, 0))  # fmt: skip
+
+
+def test_conservation_is_checked_with_athena_and_its_figures_reach_the_audit_item(aws_lake, moto_endpoint):
+    events = (("figure", "file", "n"), ("read", RAW_FILE, 1000), ("in_mart", None, 990), ("quarantined", None, 7),
+              ("duplicates", None, 3))  # fmt: skip
+    athena_results(moto_endpoint, LANDED, events, USERS_LANDED, USERS_FIGURES)
+
+    with recorded_api_calls() as calls:
+        run = aws_dag(step="conservation").test(logical_date=LOGICAL)
+
+    assert run.state == "success"
+    assert calls <= granted_actions()
+    assert {"athena:StartQueryExecution", "athena:GetQueryExecution", "athena:GetQueryResults"} <= calls
+    (item,) = items(aws_lake)
+    assert item["status"] == {"S": "SUCCEEDED"}
+    assert json.loads(item["conservation"]["S"]) == {
+        "events": {"landed": 1000, "read": 1000, "in_mart": 990, "quarantined": 7, "duplicates": 3, "files": 1,
+                   "balanced": True},
+        "users": {"landed": 10, "read": 10, "in_mart": 9, "quarantined": 1, "duplicates": 0, "files": 1,
+                  "balanced": True},
+    }  # fmt: skip
+    assert json.loads(item["models"]["S"]) == {
+        "fct_events": {"rows_in_interval": 990, "rows_quarantined": 7, "duplicates_dropped": 3},
+        "dim_users": {"rows_in_interval": 9, "rows_quarantined": 1, "duplicates_dropped": 0},
+    }
+
+
+def test_a_file_dbt_read_short_fails_the_run_naming_it(aws_lake, moto_endpoint, capfd):
+    """The file changed between the crawl and dbt: Athena counts 1000 lines in it now, dbt read 400."""
+    events = (("figure", "file", "n"), ("read", RAW_FILE, 400), ("in_mart", None, 400), ("quarantined", None, 0),
+              ("duplicates", None, 0))  # fmt: skip
+    athena_results(moto_endpoint, LANDED, events, USERS_LANDED, USERS_FIGURES)
+
+    run = aws_dag(step="conservation").test(logical_date=LOGICAL)
+
+    assert run.state == "failed"
+    assert run.get_task_instance("check_conservation").state == "failed"
+    assert f"events: {RAW_FILE} landed 1000 lines and dbt read 400 of it" in capfd.readouterr().out
+    (item,) = items(aws_lake)
+    assert item["status"] == {"S": "FAILED"}
+    assert json.loads(item["failed_tasks"]["S"]) == ["check_conservation"]
+    assert json.loads(item["conservation"]["S"])["events"]["balanced"] is False

@@ -90,7 +90,9 @@ def test_events_dag_graph(dagbag):
     models = {f"dbt.{m}.run" for m in EVENTS_MODELS} | {f"dbt.{m}.test" for m in EVENTS_MODELS}
     models |= {f"dbt.{m}_run" for m in UNTESTED_MODELS}
     maintenance = {f"maintenance.{op}_{mart}" for mart in ("fct_events", "dim_users") for op in ("optimize", "vacuum")}
-    assert set(dag.task_ids) == {"audit_start", "crawl_raw", "audit_end", PRODUCER, PRODUCER_DONE} | models | maintenance
+    assert set(dag.task_ids) == {
+        "audit_start", "crawl_raw", "check_conservation", "audit_end", PRODUCER, PRODUCER_DONE
+    } | models | maintenance
 
     assert dag.get_task("audit_start").downstream_task_ids == {"crawl_raw"}
     # One dbt build for the run, before any model's task reads its result.
@@ -112,11 +114,13 @@ def test_events_dag_graph(dagbag):
     assert "dbt.stg_raw_events.test" in dag.get_task("dbt.fct_events.run").upstream_task_ids
     assert "dbt.stg_raw_users.test" in dag.get_task("dbt.fct_events.run").upstream_task_ids
     assert "dbt.stg_raw_users.test" in dag.get_task("dbt.dim_users.run").upstream_task_ids
-    # Maintenance starts once every model and test has succeeded, and vacuums after compacting.
+    # Conservation is checked once every model and test has succeeded; then maintenance runs,
+    # vacuuming after compacting.
     dbt_leaves = {"dbt.fct_events.test", "dbt.dim_users.test", "dbt.quarantine_raw_events_run",
                   "dbt.quarantine_raw_users_run", PRODUCER_DONE}
+    assert dag.get_task("check_conservation").upstream_task_ids == dbt_leaves
     for mart in ("fct_events", "dim_users"):
-        assert dag.get_task(f"maintenance.optimize_{mart}").upstream_task_ids == dbt_leaves
+        assert dag.get_task(f"maintenance.optimize_{mart}").upstream_task_ids == {"check_conservation"}
         assert dag.get_task(f"maintenance.optimize_{mart}").downstream_task_ids == {f"maintenance.vacuum_{mart}"}
     assert dag.get_task("audit_end").upstream_task_ids == {"maintenance.vacuum_fct_events", "maintenance.vacuum_dim_users"}
     assert dag.get_task("audit_end").trigger_rule == "all_done"
@@ -151,7 +155,9 @@ def test_tasks_that_write_the_duckdb_file_share_a_one_slot_pool(dagbag, airflow_
     from airflow.models.pool import Pool
 
     dag = dagbag.dags[EVENTS.dag_id]
-    writers = [t for t in dag.tasks if t.task_id.startswith("maintenance.") or t.task_id in ("crawl_raw", PRODUCER)]
+    writers = [
+        t for t in dag.tasks if t.task_id.startswith("maintenance.") or t.task_id in ("crawl_raw", "check_conservation", PRODUCER)
+    ]
     assert {t.pool for t in writers} == {"lakehouse_duckdb"}
     assert Pool.get_pool("lakehouse_duckdb").slots == 1
     # A model's task reads the build's result; it runs dbt only on a retry, under the file lock.

@@ -99,7 +99,7 @@ def test_interval_tables_use_strategies_athena_accepts_for_iceberg(aws_compiled)
 def test_the_check_catches_duckdb_functions(lake_env, tmp_path):
     """Negative control: the local target's SQL uses DuckDB's JSON and time functions."""
     found = unknown_functions(compile_project("local", tmp_path / "local"))
-    assert {"json_extract_string", "json_valid", "try_strptime"} <= set().union(*found.values())
+    assert {"json_extract_string", "json_valid", "to_minutes"} <= set().union(*found.values())
 
 
 def unpruned_raw_scans(sql_files: list[Path], raw_schema: str = "raw", partition: str = "dt") -> list[str]:

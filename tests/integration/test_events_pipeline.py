@@ -10,6 +10,7 @@ from __future__ import annotations
 import shutil
 from collections import Counter
 from datetime import date, timedelta
+from decimal import Decimal
 
 import duckdb
 import pyarrow.compute as pc
@@ -108,8 +109,9 @@ def test_every_run_succeeds_with_every_task(pipeline):
     for run in [*pipeline["first"], pipeline["rerun_day1"], pipeline["rerun_day2"]]:
         assert run["state"] == "success"
         # audit start, crawl, audit end; the dbt build and its done marker; run + test per tested
-        # model; the two checked-lines and two quarantine models, untested; optimize + vacuum per mart.
-        assert len(run["tasks"]) == 3 + 2 + 2 * len(TESTS_PER_MODEL) + 4 + 2 * 2
+        # model; the two checked-lines and two quarantine models, untested; the conservation check;
+        # optimize + vacuum per mart.
+        assert len(run["tasks"]) == 3 + 2 + 2 * len(TESTS_PER_MODEL) + 4 + 1 + 2 * 2
         assert set(run["tasks"].values()) == {"success"}
 
 
@@ -136,7 +138,7 @@ def test_day2_mart_includes_the_hand_copied_file(pipeline):
     assert sorted(day2["event_id"].to_pylist()) == sorted(expected)
     purchase = day2.filter(pc.equal(day2["event_id"], "evt-hand-2")).to_pylist()[0]
     assert purchase["event_type"] == "purchase"
-    assert str(purchase["amount"]) == "12.50"
+    assert purchase["amount"] == Decimal("12.5")
 
 
 def test_fct_events_is_iceberg_partitioned_by_day_of_event_timestamp(pipeline):
@@ -208,10 +210,22 @@ def test_one_audit_record_per_run_with_counts(pipeline):
     counts = report.daily_counts["events"][DAY1]
     assert day1["models"]["fct_events"] == {
         "rows_written": counts["valid"],
+        "rows_in_interval": counts["valid"],
         "rows_quarantined": sum(counts.values()) - counts["valid"] - counts["duplicate"],
         "duplicates_dropped": counts["duplicate"],
     }
     assert day1["models"]["dim_users"]["rows_written"] == len(report.expected_users)
+    # The run's own conservation check, with the figures it found.
+    assert day1["conservation"]["events"] == {
+        "landed": report.lines_landed("events", DAY1),
+        "read": report.lines_landed("events", DAY1),
+        "in_mart": counts["valid"],
+        "quarantined": sum(counts.values()) - counts["valid"] - counts["duplicate"],
+        "duplicates": counts["duplicate"],
+        "files": 1,
+        "balanced": True,
+    }
+    assert day1["conservation"]["users"]["balanced"] is True
     assert day1["started_at"] <= day1["ended_at"]
     assert day1["schema_drift"] == []
 

@@ -52,6 +52,7 @@ def test_start_item_shape(monkeypatch):
         "models": {},
         "quarantine_reasons": {},
         "schema_drift": [],
+        "conservation": {},
         "alerts": [],
     }
     assert item["status"] == RUNNING

@@ -52,3 +52,10 @@
   {%- endfor -%}
   {{ return('(select * from ' ~ relation ~ ' where ' ~ filter.text ~ ') dbt_subquery') }}
 {%- endmacro %}
+
+
+{#- The date `days` before the run's interval starts, as text: the start of a look-back window. -#}
+{% macro days_before_interval(days) -%}
+  {%- set start = modules.datetime.date.fromisoformat(data_interval_start()[:10]) -%}
+  {{ return((start - modules.datetime.timedelta(days=days)).isoformat()) }}
+{%- endmacro %}

@@ -24,3 +24,18 @@
 {% macro athena__is_json_object(record) -%}
   coalesce(try(json_parse({{ record }})) is not null and substr(trim({{ record }}), 1, 1) = '{', false)
 {%- endmacro %}
+
+
+{#- A field's value as JSON text ('"text"', '12.5', '{...}', 'true', 'null'); NULL when the key is
+    absent. acceptance_rules.json_kind tells the kinds apart from it, the same way on both engines. -#}
+{% macro json_value(record, key) -%}
+  {{ return(adapter.dispatch('json_value', 'lakehouse')(record, key)) }}
+{%- endmacro %}
+
+{% macro duckdb__json_value(record, key) -%}
+  cast(json_extract({{ record }}, '$.{{ key }}') as varchar)
+{%- endmacro %}
+
+{% macro athena__json_value(record, key) -%}
+  json_format(json_extract({{ record }}, '$.{{ key }}'))
+{%- endmacro %}

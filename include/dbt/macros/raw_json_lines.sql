@@ -1,10 +1,13 @@
 {#- The raw lines of the run's landing partitions (and of the other partitions listed), with the
     JSON object of each line (NULL when the line is not a JSON object, flagged by is_object), its
-    file, line number and partition. Every raw scan goes through here, so every one is pruned to
+    file, line number and partition (with_landed_at: and when its file landed). Every raw scan goes through here, so every one is pruned to
     the partitions it needs. -#}
-{% macro raw_json_lines(raw_relation, other_partitions=[]) -%}
+{% macro raw_json_lines(raw_relation, other_partitions=[], with_landed_at=false) -%}
     select
         {{ raw_line_origin() }},
+        {%- if with_landed_at %}
+        {{ raw_file_landed_at(raw_relation) }} as landed_at,
+        {%- endif %}
         cast(dt as date) as partition_date,
         _record as raw_record,
         case when {{ is_json_object('_record') }} then _record end as json_record,
@@ -19,9 +22,11 @@
 
 {#- Landing partitions of a raw table that `this` has never checked, outside the run's own: a
     run checks them too, so a partition is checked even when the runs that depend on it come out
-    of order (a backfill running dates side by side). In steady state the list is empty. Only a
-    build or a run writes the model and asks; an offline compile or the docs list none. -#}
-{% macro unchecked_partitions(raw_relation) -%}
+    of order (a backfill running dates side by side). With lookback_days, only those of the days
+    just before the run's interval (the window a rule looks back over). In steady state the list
+    is empty. Only a build or a run writes the model and asks; an offline compile or the docs list
+    none. -#}
+{% macro unchecked_partitions(raw_relation, lookback_days=none) -%}
   {%- if not execute or flags.WHICH not in ('run', 'build') -%}
     {{ return([]) }}
   {%- endif -%}
@@ -29,12 +34,25 @@
     select distinct cast(landed.dt as varchar)
     from ({{ landed_partitions(raw_relation) }}) as landed
     where not ({{ in_run_partitions('cast(landed.dt as varchar)') }})
+    {%- if lookback_days is not none %}
+      and cast(landed.dt as varchar) >= '{{ days_before_interval(lookback_days) }}'
+      and cast(landed.dt as varchar) < '{{ data_interval_start() }}'
+    {%- endif %}
     {%- if adapter.get_relation(database=this.database, schema=this.schema, identifier=this.identifier) is not none %}
       and cast(landed.dt as date) not in (select distinct partition_date from {{ this }})
     {%- endif %}
     order by 1
   {%- endset -%}
   {{ return(run_query(query).columns[0].values() | list) }}
+{%- endmacro %}
+
+{#- Whether the model's own table exists to be read, in a build or a run. Any other command only
+    compiles, and assumes it does, so that the SQL reading it is compiled and checked too. -#}
+{% macro this_is_built() -%}
+  {%- if not execute or flags.WHICH not in ('run', 'build') -%}
+    {{ return(true) }}
+  {%- endif -%}
+  {{ return(load_relation(this) is not none) }}
 {%- endmacro %}
 
 {% macro landed_partitions(raw_relation) -%}
@@ -94,4 +112,26 @@
 
 {% macro oversized_reason() -%}
   'line is ' || cast(length(raw_record) as varchar) || ' characters; the limit is {{ var('max_record_chars') }}'
+{%- endmacro %}
+
+
+{#- Where a checked line is, as a duplicate's reason names it: file:line (dt=YYYY-MM-DD). -#}
+{% macro occurrence_at() -%}
+  file_path || ':' || coalesce(cast(line_number as varchar), '?') || ' (dt=' || cast(partition_date as varchar) || ')'
+{%- endmacro %}
+
+
+{#- When a raw line's file landed: its modification time, in UTC. -#}
+{% macro raw_file_landed_at(raw_relation) -%}
+  {{ return(adapter.dispatch('raw_file_landed_at', 'lakehouse')(raw_relation)) }}
+{%- endmacro %}
+
+{#- The local crawler lists each file's in raw.landed_files. -#}
+{% macro duckdb__raw_file_landed_at(raw_relation) -%}
+  (select landed.landed_at from {{ raw_relation.schema }}.landed_files as landed
+   where landed.table_name = '{{ raw_relation.identifier }}' and landed.file = _file)
+{%- endmacro %}
+
+{% macro athena__raw_file_landed_at(raw_relation) -%}
+  cast("$file_modified_time" at time zone 'UTC' as timestamp(6))
 {%- endmacro %}

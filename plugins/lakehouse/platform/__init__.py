@@ -17,6 +17,7 @@ from lakehouse.pipelines import Pipeline
 AUDIT_START_TASK = "audit_start"
 DBT_GROUP = "dbt"
 MAINTENANCE_GROUP = "maintenance"
+CONSERVATION_TASK = "check_conservation"
 AUDIT_END_TASK = "audit_end"
 # The marts live in the curated layer (a Glue database on AWS, an Iceberg namespace locally).
 MARTS_SCHEMA = "curated"
@@ -42,6 +43,8 @@ class Platform(Protocol):
     def dbt_env(self) -> dict[str, str]: ...
 
     def dbt_operator_args(self) -> dict[str, Any]: ...
+
+    def conservation(self, pipeline: Pipeline) -> BaseOperator: ...
 
     def optimize(self, mart: str) -> BaseOperator: ...
 

@@ -4,18 +4,28 @@ from __future__ import annotations
 
 from typing import Any
 
+from airflow.providers.amazon.aws.hooks.athena import AthenaHook
 from airflow.providers.amazon.aws.hooks.s3 import S3Hook
+from airflow.providers.amazon.aws.operators.base_aws import AwsBaseOperator
 from airflow.providers.amazon.aws.operators.athena import AthenaOperator
 from airflow.providers.amazon.aws.operators.glue import GlueJobOperator
 from airflow.providers.amazon.aws.operators.glue_crawler import GlueCrawlerRunOperator
 from airflow.sdk import BaseOperator
+from airflow.sdk.exceptions import AirflowFailException
 from airflow.task.trigger_rule import TriggerRule
 
-from lakehouse import alerts
+from lakehouse import alerts, conservation
 from lakehouse.config import AwsSettings, Settings
 from lakehouse.dbt_cosmos import venv_executable
 from lakehouse.pipelines import RAW_ZONE, Pipeline
-from lakehouse.platform import AUDIT_END_TASK, AUDIT_START_TASK, MARTS_SCHEMA, clean_task_id, crawl_task_id
+from lakehouse.platform import (
+    AUDIT_END_TASK,
+    AUDIT_START_TASK,
+    CONSERVATION_TASK,
+    MARTS_SCHEMA,
+    clean_task_id,
+    crawl_task_id,
+)
 from lakehouse.platform.aws_audit import END, START, AuditExecutionOperator
 from lakehouse.platform.landing import interval_days, partitions_missing
 
@@ -47,6 +57,49 @@ class LandedRawCrawlerRunOperator(GlueCrawlerRunOperator):
         return super().execute(context)
 
 
+class AthenaConservationOperator(AwsBaseOperator[AthenaHook]):
+    """Checks conservation (lakehouse.conservation) with Athena: what landed is counted per file
+    of each raw table, where it went from the intermediate, mart and quarantine tables."""
+
+    aws_hook_class = AthenaHook
+
+    def __init__(self, *, accounts: tuple[conservation.Account, ...], workgroup: str, output_location: str,
+                 sleep_time: int = 5, **kwargs: Any):  # fmt: skip
+        super().__init__(**kwargs)
+        self.accounts = accounts
+        self.workgroup = workgroup
+        self.output_location = output_location
+        self.sleep_time = sleep_time
+
+    def execute(self, context):
+        start, end = context["data_interval_start"].date(), context["data_interval_end"].date()
+        ledgers = [
+            conservation.ledger(
+                account,
+                {file: int(n) for file, n in self._rows(conservation.landed_sql(account, start, end))},
+                [(figure, file, int(n)) for figure, file, n in self._rows(conservation.figures_sql(account, start, end))],
+            )
+            for account in self.accounts
+        ]
+        problems = conservation.record(ledgers, context)
+        if problems:
+            # Not retried: the same tables give the same figures; rerunning the date is the remedy.
+            raise AirflowFailException(problems)
+
+    def _rows(self, query: str) -> list[tuple[str | None, ...]]:
+        query_id = self.hook.run_query(
+            query, {"Catalog": "AwsDataCatalog", "Database": "raw"}, {"OutputLocation": self.output_location},
+            workgroup=self.workgroup,
+        )  # fmt: skip
+        state = self.hook.poll_query_status(query_id, sleep_time=self.sleep_time)
+        if state != "SUCCEEDED":
+            reason = self.hook.get_state_change_reason(query_id)
+            raise RuntimeError(f"Athena query {query_id} ended {state}: {reason}")
+        rows = self.hook.get_query_results_paginator(query_id).build_full_result()["ResultSet"]["Rows"]
+        # The first row holds the column names.
+        return [tuple(cell.get("VarCharValue") for cell in row["Data"]) for row in rows[1:]]
+
+
 class AwsPlatform:
     def __init__(self, settings: Settings, aws: AwsSettings):
         self.settings = settings
@@ -56,6 +109,7 @@ class AwsPlatform:
         return AuditExecutionOperator(
             task_id=task_id,
             pipeline=pipeline.name,
+            accounts=pipeline.accounts,
             phase=phase,
             state_machine_arn=self.aws.audit_state_machine_arn,
             region_name=self.aws.region,
@@ -103,6 +157,15 @@ class AwsPlatform:
 
     def dbt_operator_args(self) -> dict[str, Any]:
         return {}
+
+    def conservation(self, pipeline: Pipeline) -> BaseOperator:
+        return AthenaConservationOperator(
+            task_id=CONSERVATION_TASK,
+            accounts=pipeline.accounts,
+            workgroup=self.aws.athena_workgroup,
+            output_location=f"{self.aws.athena_results_uri.rstrip('/')}/conservation/",
+            region_name=self.aws.region,
+        )
 
     def _athena(self, task_id: str, query: str) -> BaseOperator:
         return AthenaOperator(

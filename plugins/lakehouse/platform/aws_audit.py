@@ -14,8 +14,9 @@ from airflow.providers.amazon.aws.operators.step_function import StepFunctionSta
 from airflow.sdk.exceptions import AirflowFailException
 from boto3.dynamodb.types import TypeDeserializer
 
-from lakehouse import audit
+from lakehouse import audit, conservation
 from lakehouse.alerts import failed_task_ids
+from lakehouse.platform import CONSERVATION_TASK
 
 START, END = "start", "end"
 # The pipeline-runs table's index by status and start time (terraform/modules/metadata).
@@ -38,17 +39,24 @@ class AuditExecutionOperator(StepFunctionStartExecutionOperator):
     ``phase='end'`` records SUCCEEDED or FAILED with the failed task ids, then fails the task when
     the run failed, so the audit step cannot turn a failed run green."""
 
-    def __init__(self, *, pipeline: str, phase: str, **kwargs: Any):
+    def __init__(self, *, pipeline: str, phase: str, accounts: tuple[conservation.Account, ...] = (), **kwargs: Any):
         super().__init__(deferrable=True, **kwargs)
         self.pipeline = pipeline
         self.phase = phase
+        self.accounts = accounts
 
     def _item(self, context: dict[str, Any]) -> dict[str, Any]:
         item = audit.start_item_for_run(self.pipeline, "aws", context)
         if self.phase == START:
             return item
+        figures = context["ti"].xcom_pull(task_ids=CONSERVATION_TASK, key=conservation.FIGURES_KEY) or {}
         return audit.end_item(
-            item, failed_tasks=failed_task_ids(context), models={}, quarantine_reasons={}, schema_drift=[]
+            item,
+            failed_tasks=failed_task_ids(context),
+            models=conservation.model_counts(self.accounts, figures),
+            quarantine_reasons={},
+            schema_drift=[],
+            conservation=figures,
         )
 
     def execute(self, context):

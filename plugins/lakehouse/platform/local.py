@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
+from pathlib import Path
 from typing import Any
 
 from airflow.providers.standard.operators.python import PythonOperator
@@ -14,8 +15,15 @@ from airflow.task.trigger_rule import TriggerRule
 from lakehouse import alerts, audit
 from lakehouse.config import DUCKDB_POOL, Settings, get_settings
 from lakehouse.dbt_cosmos import venv_executable
-from lakehouse.pipelines import RAW_ZONE, Pipeline
-from lakehouse.platform import AUDIT_END_TASK, AUDIT_START_TASK, MARTS_SCHEMA, clean_task_id, crawl_task_id
+from lakehouse.pipelines import RAW_ZONE, Pipeline, pipeline_named
+from lakehouse.platform import (
+    AUDIT_END_TASK,
+    AUDIT_START_TASK,
+    CONSERVATION_TASK,
+    MARTS_SCHEMA,
+    clean_task_id,
+    crawl_task_id,
+)
 from lakehouse.platform.landing import interval_days, partitions_missing
 
 log = logging.getLogger(__name__)
@@ -31,16 +39,18 @@ def record_run_start(pipeline: str, **context: Any) -> None:
     log.info("audit: %s run %s is %s", pipeline, item["run_id"], item["status"])
 
 
-def crawl_raw_zone(tables: list[str], required: list[str], **context: Any) -> dict[str, Any]:
+def crawl_raw_zone(pipeline: str, tables: list[str], required: list[str], **context: Any) -> dict[str, Any]:
     from lakehouse import crawler, warehouse_lock
 
     settings = get_settings()
     settings.ensure_local_dirs()
-    with warehouse_lock.hold(settings.duckdb_path):
-        result = crawler.crawl(settings.raw_dir, settings.crawler_catalog_path, settings.duckdb_path, tables)
-    log.info("crawl:\n%s", crawler.main_summary(result))
-
     days = interval_days(context["data_interval_start"], context["data_interval_end"])
+    with warehouse_lock.hold(settings.duckdb_path):
+        result = crawler.crawl(
+            settings.raw_dir, settings.crawler_catalog_path, settings.duckdb_path, tables,
+            required_partitions={day.isoformat() for day in days},
+        )
+    log.info("crawl:\n%s", crawler.main_summary(result))
     missing = [
         f"{settings.raw_dir / table / f'dt={day}'}/"
         for table in required
@@ -55,6 +65,7 @@ def crawl_raw_zone(tables: list[str], required: list[str], **context: Any) -> di
         for table in result.tables.values()
         for path in table.vanished_files
     ]
+    warnings += late_landing_warnings(result, pipeline, days[0])
     warnings += [
         f"{table} dt={day} landed files with no records"
         for table in required
@@ -77,6 +88,49 @@ def crawl_raw_zone(tables: list[str], required: list[str], **context: Any) -> di
         "drift": [change.describe() for change in result.drift],
         "warnings": warnings,
     }
+
+
+def late_landing_warnings(result: Any, pipeline: str, first_day: date) -> list[str]:
+    """Files new or changed since the last crawl in partitions before the run's: the runs of those
+    dates have already read theirs, so the marts miss these until the date is run again."""
+    late: dict[tuple[str, str], list[str]] = {}
+    for table in result.tables.values():
+        for path in table.new_files + table.changed_files:
+            day = Path(path).parent.name.removeprefix("dt=")
+            if day < first_day.isoformat():
+                late.setdefault((table.name, day), []).append(path)
+    return [
+        f"{table} dt={day}: {len(paths)} file(s) landed or changed after the date's run ({', '.join(paths)}); "
+        f"reprocess it: lakehouse backfill {day} {day} --pipeline {pipeline} --reprocess-behavior completed"
+        for (table, day), paths in sorted(late.items())
+    ]
+
+
+def check_conservation(pipeline_name: str, **context: Any) -> None:
+    """Every raw line of the run's interval is accounted for (lakehouse.conservation), from the
+    crawl's line counts per file and the DuckDB tables and views dbt wrote."""
+    import duckdb
+
+    from lakehouse import conservation, crawler, warehouse_lock
+
+    pipeline = pipeline_named(pipeline_name)
+    settings = get_settings()
+    start, end = context["data_interval_start"].date(), context["data_interval_end"].date()
+    days = {day.isoformat() for day in interval_days(context["data_interval_start"], context["data_interval_end"])}
+    with warehouse_lock.hold(settings.duckdb_path), duckdb.connect(str(settings.duckdb_path), read_only=True) as con:
+        ledgers = [
+            conservation.ledger(
+                account,
+                crawler.landed_lines(settings.crawler_catalog_path, account.raw_table, days),
+                con.execute(conservation.figures_sql(account, start, end)).fetchall(),
+            )
+            for account in pipeline.accounts
+        ]
+    problems = conservation.record(ledgers, context)
+    if problems:
+        # Not retried: the same tables give the same figures; rerunning the date is the remedy.
+        raise AirflowFailException(problems)
+    log.info("conservation holds: %s", {entry.table: entry.figures() for entry in ledgers})
 
 
 def crawl_cleaned_zone(**context: Any) -> dict[str, Any]:
@@ -102,12 +156,10 @@ def run_glue_job(job: str, **context: Any) -> dict[str, Any]:
 
 def record_run_end(pipeline_name: str, **context: Any) -> None:
     """Write the final audit item; fail this task when the run failed, so the run stays failed."""
-    from lakehouse import run_metrics
+    from lakehouse import conservation, run_metrics
     from lakehouse.iceberg_writer import open_catalog
 
-    from lakehouse.pipelines import PIPELINES
-
-    pipeline = next(p for p in PIPELINES if p.name == pipeline_name)
+    pipeline = pipeline_named(pipeline_name)
     settings = get_settings()
     ti = context["ti"]
     failed = alerts.failed_task_ids(context)
@@ -123,6 +175,9 @@ def record_run_end(pipeline_name: str, **context: Any) -> None:
         context["data_interval_start"].date(),
         context["data_interval_end"].date(),
     )
+    figures = ti.xcom_pull(task_ids=CONSERVATION_TASK, key=conservation.FIGURES_KEY) or {}
+    for mart, counts in conservation.model_counts(pipeline.accounts, figures).items():
+        models.setdefault(mart, {}).update(counts)
     item = audit.end_item(
         started,
         failed_tasks=failed,
@@ -130,6 +185,7 @@ def record_run_end(pipeline_name: str, **context: Any) -> None:
         quarantine_reasons=reasons,
         schema_drift=crawl.get("drift", []),
         warnings=crawl.get("warnings", []),
+        conservation=figures,
     )
     store.put(item)
     log.info("audit: %s run %s is %s; models %s", pipeline.name, item["run_id"], item["status"], models)
@@ -181,7 +237,11 @@ class LocalPlatform:
     def crawl(self, pipeline: Pipeline) -> BaseOperator:
         if pipeline.crawl_zone == RAW_ZONE:
             callable_ = crawl_raw_zone
-            kwargs = {"tables": list(pipeline.raw_tables), "required": list(pipeline.required_raw_tables)}
+            kwargs = {
+                "pipeline": pipeline.name,
+                "tables": list(pipeline.raw_tables),
+                "required": list(pipeline.required_raw_tables),
+            }
         else:
             callable_, kwargs = crawl_cleaned_zone, {}
         return PythonOperator(
@@ -196,6 +256,14 @@ class LocalPlatform:
 
     def dbt_operator_args(self) -> dict[str, Any]:
         return {"pool": DUCKDB_POOL}
+
+    def conservation(self, pipeline: Pipeline) -> BaseOperator:
+        return PythonOperator(
+            task_id=CONSERVATION_TASK,
+            python_callable=check_conservation,
+            op_kwargs={"pipeline_name": pipeline.name},
+            pool=DUCKDB_POOL,
+        )
 
     def optimize(self, mart: str) -> BaseOperator:
         return PythonOperator(

@@ -1,6 +1,7 @@
 {#- Local target: a DuckDB table that each run extends by its own rows, after deleting what an
     earlier run wrote for the same interval (config interval_column): in one statement each, with
-    no staging table, so millions of rows are written once. A model whose columns changed starts
+    no staging table, so millions of rows are written once. A model whose columns changed (a name,
+    or a type: an insert would cast to the old one, rounding a decimal silently) starts
     the table again; each later run fills in its own interval (see unchecked_partitions for a
     model that must cover every landed partition). -#}
 {% materialization interval_append, adapter='duckdb' %}
@@ -18,9 +19,7 @@
     {% call statement('probe_columns') -%}
       create or replace temporary view {{ probe }} as {{ sql }}
     {%- endcall %}
-    {%- set wanted = adapter.get_columns_in_relation(probe) | map(attribute='column') | list -%}
-    {%- set present = adapter.get_columns_in_relation(existing) | map(attribute='column') | list -%}
-    {%- set rebuild = wanted != present -%}
+    {%- set rebuild = interval_append_columns(probe) != interval_append_columns(existing) -%}
   {%- endif -%}
 
   {% call statement('main') -%}
@@ -40,3 +39,12 @@
   {{ return({'relations': [target_relation]}) }}
 
 {% endmaterialization %}
+
+
+{% macro interval_append_columns(relation) -%}
+  {%- set columns = [] -%}
+  {%- for column in adapter.get_columns_in_relation(relation) -%}
+    {%- do columns.append(column.column ~ ' ' ~ column.dtype) -%}
+  {%- endfor -%}
+  {{ return(columns) }}
+{%- endmacro %}

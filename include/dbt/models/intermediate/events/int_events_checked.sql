@@ -2,16 +2,20 @@
     and the reason the line cannot be used (NULL when it can). stg_raw_events selects the usable
     lines, quarantine_raw_events the rest, and the tests read this table instead of the raw files.
 
-    Duplicates are looked for within a landing partition, so a partition's result does not depend
-    on which others have landed: runs of different dates (a backfill) each replace only their own
-    partitions here (see checked_lines_config). -#}
+    An event_id is kept once: its first occurrence (earliest landing partition, then file and
+    line) within the run's partitions and the duplicate_lookback_days partitions before them. The
+    look-back partitions are read from this table, and checked in this run when they have not
+    been yet, so the outcome does not depend on the order dates are built in; runs of different
+    dates (a backfill) each replace only their own partitions here (see checked_lines_config). -#}
 {{ config(**checked_lines_config()) }}
 
 {%- set event_types = var('accepted_event_types') %}
+{%- set lookback_days = var('duplicate_lookback_days') %}
+{%- set text_fields = ['event_id', 'user_id', 'event_type', 'page', 'session_id', 'timestamp', 'amount'] %}
 
 with raw_lines as (
 
-    {{ raw_json_lines(source('raw', 'events')) }}
+    {{ raw_json_lines(source('raw', 'events'), unchecked_partitions(source('raw', 'events'), lookback_days)) }}
 
 ),
 
@@ -19,13 +23,7 @@ fields as (
 
     select
         *,
-        nullif(trim({{ json_text('json_record', 'event_id') }}), '') as event_id,
-        nullif(trim({{ json_text('json_record', 'user_id') }}), '') as user_id,
-        lower(trim({{ json_text('json_record', 'event_type') }})) as event_type,
-        nullif(trim({{ json_text('json_record', 'page') }}), '') as page,
-        nullif(trim({{ json_text('json_record', 'session_id') }}), '') as session_id,
-        {{ json_text('json_record', 'timestamp') }} as timestamp_text,
-        {{ json_text('json_record', 'amount') }} as amount_text
+        {{ scalar_fields('json_record', text_fields) }}
     from raw_lines
 
 ),
@@ -34,8 +32,13 @@ typed as (
 
     select
         *,
-        {{ try_parse_utc_timestamp('timestamp_text') }} as event_timestamp,
-        try_cast(amount_text as decimal(12, 2)) as amount
+        nullif(trim(event_id_text), '') as event_id,
+        nullif(trim(user_id_text), '') as user_id,
+        lower(trim(event_type_text)) as event_type,
+        nullif(trim(page_text), '') as page,
+        nullif(trim(session_id_text), '') as session_id,
+        {{ parse_utc_timestamp('timestamp_text') }} as event_timestamp,
+        {{ parse_amount('amount_text') }} as amount
     from fields
 
 ),
@@ -47,7 +50,9 @@ checked as (
         cast(event_timestamp as date) as event_date,
         case
             when length(raw_record) > {{ var('max_record_chars') }} then 'oversized_record'
+            when {{ has_invalid_encoding('raw_record') }} then 'invalid_encoding'
             when not is_object then 'malformed_json'
+            when {{ non_scalar_refusal(text_fields) }} is not null then 'invalid_field_type'
             when event_id is null then 'missing_event_id'
             when user_id is null then 'missing_user_id'
             when event_timestamp is null then 'invalid_timestamp'
@@ -60,17 +65,49 @@ checked as (
 
 ),
 
+earlier as (
+
+    {#- The event ids accepted in the look-back partitions by earlier runs, with where they were
+        first seen. -#}
+    {%- if lookback_days > 0 and this_is_built() %}
+    select
+        event_id,
+        min_by({{ occurrence_at() }}, partition_date) as first_seen_at
+    from {{ this }}
+    where reason_code is null
+        and partition_date >= cast('{{ days_before_interval(lookback_days) }}' as date)
+        and partition_date < cast('{{ data_interval_start() }}' as date)
+    group by event_id
+    {%- else %}
+    select cast(null as varchar) as event_id, cast(null as varchar) as first_seen_at
+    where 1 = 0
+    {%- endif %}
+
+),
+
 ranked as (
 
     select
         *,
         row_number() over (
-            partition by partition_date, check_code is null, event_id order by file_path, line_number
+            partition by check_code is null, event_id order by partition_date, file_path, line_number
         ) as occurrence,
-        first_value(file_path || ':' || cast(line_number as varchar)) over (
-            partition by partition_date, check_code is null, event_id order by file_path, line_number
-        ) as first_seen_at
+        first_value({{ occurrence_at() }}) over (
+            partition by check_code is null, event_id order by partition_date, file_path, line_number
+        ) as first_in_run_at
     from checked
+
+),
+
+deduplicated as (
+
+    select
+        ranked.*,
+        coalesce(earlier.first_seen_at, ranked.first_in_run_at) as first_seen_at,
+        ranked.check_code is null and (earlier.event_id is not null or ranked.occurrence > 1) as is_duplicate
+    from ranked
+    left join earlier
+        on ranked.check_code is null and ranked.event_id = earlier.event_id
 
 ),
 
@@ -78,26 +115,24 @@ reasons as (
 
     select
         *,
-        case
-            when check_code is null and occurrence > 1 then 'duplicate'
-            else check_code
-        end as reason_code,
+        case when is_duplicate then 'duplicate' else check_code end as reason_code,
         case
             when check_code = 'oversized_record' then {{ oversized_reason() }}
+            when check_code = 'invalid_encoding' then {{ invalid_encoding_reason() }}
             when check_code = 'malformed_json' then 'line is not a JSON object'
+            when check_code = 'invalid_field_type' then {{ non_scalar_refusal(text_fields) }}
             when check_code = 'missing_event_id' then 'event_id is missing or empty'
             when check_code = 'missing_user_id' then 'user_id is missing or empty'
-            when check_code = 'invalid_timestamp'
-                then 'timestamp ' || coalesce('"' || timestamp_text || '"', 'is missing and') || ' is not ISO-8601 UTC'
+            when check_code = 'invalid_timestamp' then 'timestamp ' || {{ timestamp_refusal('timestamp_text') }}
             when check_code = 'unknown_event_type'
                 then 'event_type ' || coalesce('"' || event_type || '"', 'is missing and') || ' is not an accepted event type'
-            when check_code = 'invalid_amount' then 'amount "' || amount_text || '" is not a number'
+            when check_code = 'invalid_amount' then 'amount ' || {{ amount_refusal('amount_text') }}
             when check_code = 'late_event'
                 then 'event date ' || cast(cast(event_timestamp as date) as varchar)
                      || ' is outside its landing partition dt=' || cast(partition_date as varchar)
-            when occurrence > 1 then 'duplicate of event_id ' || event_id || ' first seen at ' || first_seen_at
+            when is_duplicate then 'duplicate of event_id ' || event_id || ' first seen at ' || first_seen_at
         end as reason
-    from ranked
+    from deduplicated
 
 ),
 

@@ -4,9 +4,11 @@
     table, not over raw files. -#}
 {{ config(**checked_lines_config()) }}
 
+{%- set text_fields = ['user_id', 'email', 'name', 'country', 'created_at'] %}
+
 with raw_lines as (
 
-    {{ raw_json_lines(source('raw', 'users'), unchecked_partitions(source('raw', 'users'))) }}
+    {{ raw_json_lines(source('raw', 'users'), unchecked_partitions(source('raw', 'users')), with_landed_at=true) }}
 
 ),
 
@@ -14,11 +16,7 @@ fields as (
 
     select
         *,
-        nullif(trim({{ json_text('json_record', 'user_id') }}), '') as user_id,
-        nullif(lower(trim({{ json_text('json_record', 'email') }})), '') as email,
-        nullif(trim({{ json_text('json_record', 'name') }}), '') as user_name,
-        nullif(upper(trim({{ json_text('json_record', 'country') }})), '') as country,
-        {{ json_text('json_record', 'created_at') }} as created_at_text
+        {{ scalar_fields('json_record', text_fields) }}
     from raw_lines
 
 ),
@@ -27,7 +25,11 @@ typed as (
 
     select
         *,
-        {{ try_parse_utc_timestamp('created_at_text') }} as created_at
+        nullif(trim(user_id_text), '') as user_id,
+        nullif(lower(trim(email_text)), '') as email,
+        nullif(trim(name_text), '') as user_name,
+        nullif(upper(trim(country_text)), '') as country,
+        {{ parse_utc_timestamp('created_at_text') }} as created_at
     from fields
 
 ),
@@ -38,7 +40,9 @@ checked as (
         *,
         case
             when length(raw_record) > {{ var('max_record_chars') }} then 'oversized_record'
+            when {{ has_invalid_encoding('raw_record') }} then 'invalid_encoding'
             when not is_object then 'malformed_json'
+            when {{ non_scalar_refusal(text_fields) }} is not null then 'invalid_field_type'
             when user_id is null then 'missing_user_id'
             when email is null then 'missing_email'
             when user_name is null then 'missing_name'
@@ -58,18 +62,20 @@ final as (
         country,
         created_at,
         partition_date,
+        landed_at,
         file_path,
         line_number,
         reason_code,
         case
             when reason_code = 'oversized_record' then {{ oversized_reason() }}
+            when reason_code = 'invalid_encoding' then {{ invalid_encoding_reason() }}
             when reason_code = 'malformed_json' then 'line is not a JSON object'
+            when reason_code = 'invalid_field_type' then {{ non_scalar_refusal(text_fields) }}
             when reason_code = 'missing_user_id' then 'user_id is missing or empty'
             when reason_code = 'missing_email' then 'email is missing or empty'
             when reason_code = 'missing_name' then 'name is missing or empty'
             when reason_code = 'missing_country' then 'country is missing or empty'
-            when reason_code = 'invalid_timestamp'
-                then 'created_at ' || coalesce('"' || created_at_text || '"', 'is missing and') || ' is not ISO-8601 UTC'
+            when reason_code = 'invalid_timestamp' then 'created_at ' || {{ timestamp_refusal('created_at_text') }}
         end as reason,
         -- Kept for every line: a usable record becomes a duplicate when a newer one lands.
         raw_record

@@ -1,0 +1,147 @@
+"""Conservation of a run's raw lines: every line landed in the run's interval was read by dbt, and
+ended in exactly one place: its mart, the quarantine with a reason, or the quarantine as a dropped
+duplicate. Each run checks it, as a task between dbt and the audit end, on both targets.
+
+The figures come from the tables themselves, by one SQL statement that DuckDB and Athena both run,
+and from what landed: the local crawler's line count per file, or on AWS an Athena count of the raw
+table's lines per "$path". A file whose lines landed and were not read as they are (it vanished, or
+changed after dbt read it) is named; so is a table whose lines read do not add up.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any, Iterable
+
+DUPLICATE = "duplicate"
+# The check's figures go to XCom under this key even when it fails, for the audit record.
+FIGURES_KEY = "figures"
+
+
+@dataclass(frozen=True)
+class Account:
+    """Where one raw table's lines go: the intermediate model that checks each of them, the mart
+    its usable lines reach (with the date column that places a row in an interval), and the
+    quarantine model that keeps the rest, duplicates included."""
+
+    raw_table: str
+    checked_model: str
+    mart: str
+    mart_interval_column: str
+    quarantine_model: str
+
+
+def _in_interval(column: str, start: date, end: date) -> str:
+    return f"{column} >= date '{start.isoformat()}' and {column} < date '{end.isoformat()}'"
+
+
+def figures_sql(account: Account, start: date, end: date) -> str:
+    """Lines dbt read per file, and where they went, for the interval [start, end): rows of
+    (figure, file, count). Plain SQL that DuckDB and Athena (Trino) read alike."""
+    checked = f"intermediate.{account.checked_model}"
+    mart = f"curated.{account.mart}"
+    quarantine = f"quarantine.{account.quarantine_model}"
+    partitions = _in_interval("partition_date", start, end)
+    return f"""
+select 'read' as figure, file_path as file, count(*) as n from {checked} where {partitions} group by file_path
+union all
+select 'in_mart', null, count(*) from {mart} where {_in_interval(account.mart_interval_column, start, end)}
+union all
+select 'quarantined', null, count(*) from {quarantine} where {partitions} and reason_code <> '{DUPLICATE}'
+union all
+select 'duplicates', null, count(*) from {quarantine} where {partitions} and reason_code = '{DUPLICATE}'
+"""
+
+
+def landed_sql(account: Account, start: date, end: date) -> str:
+    """Athena: the lines of the raw table per file for the interval, as the Glue table reads them."""
+    return (
+        f'select "$path" as file, count(*) as n from raw.{account.raw_table} '
+        f"where dt >= '{start.isoformat()}' and dt < '{end.isoformat()}' group by 1"
+    )
+
+
+@dataclass(frozen=True)
+class Ledger:
+    table: str
+    mart: str
+    landed_by_file: dict[str, int]
+    read_by_file: dict[str, int]
+    in_mart: int
+    quarantined: int
+    duplicates: int
+
+    @property
+    def landed(self) -> int:
+        return sum(self.landed_by_file.values())
+
+    @property
+    def read(self) -> int:
+        return sum(self.read_by_file.values())
+
+    def problems(self) -> list[str]:
+        found = [
+            f"{self.table}: {path} landed {self.landed_by_file.get(path, 0)} lines and dbt read "
+            f"{self.read_by_file.get(path, 0)} of it; it changed or vanished after the crawl: rerun the date"
+            for path in sorted(set(self.landed_by_file) | set(self.read_by_file))
+            if self.landed_by_file.get(path, 0) != self.read_by_file.get(path, 0)
+        ]
+        accounted = self.in_mart + self.quarantined + self.duplicates
+        if accounted != self.read:
+            found.append(
+                f"{self.table}: dbt read {self.read} lines and {accounted} are accounted for ({self.in_mart} in "
+                f"{self.mart}, {self.quarantined} quarantined, {self.duplicates} duplicates): "
+                f"{self.read - accounted:+d} unaccounted"
+            )
+        return found
+
+    def figures(self) -> dict[str, Any]:
+        return {
+            "landed": self.landed,
+            "read": self.read,
+            "in_mart": self.in_mart,
+            "quarantined": self.quarantined,
+            "duplicates": self.duplicates,
+            "files": len(self.landed_by_file),
+            "balanced": not self.problems(),
+        }
+
+
+def ledger(account: Account, landed_by_file: dict[str, int], figure_rows: Iterable[tuple[str, str | None, int]]) -> Ledger:
+    """The ledger of one raw table from what landed and the rows of figures_sql."""
+    read_by_file: dict[str, int] = {}
+    totals = {"in_mart": 0, "quarantined": 0, "duplicates": 0}
+    for figure, file, count in figure_rows:
+        if figure == "read":
+            read_by_file[file] = int(count)
+        else:
+            totals[figure] = int(count)
+    return Ledger(
+        table=account.raw_table,
+        mart=account.mart,
+        landed_by_file={file: n for file, n in landed_by_file.items() if n},
+        read_by_file=read_by_file,
+        **totals,
+    )
+
+
+def record(ledgers: list[Ledger], context: dict[str, Any]) -> str | None:
+    """Push each table's figures to XCom for the audit record (even when they do not balance);
+    return what does not balance, as one message, or None."""
+    context["ti"].xcom_push(key=FIGURES_KEY, value={entry.table: entry.figures() for entry in ledgers})
+    problems = [problem for entry in ledgers for problem in entry.problems()]
+    return "conservation does not hold:\n" + "\n".join(problems) if problems else None
+
+
+def model_counts(accounts: Iterable[Account], figures: dict[str, dict[str, Any]]) -> dict[str, dict[str, int]]:
+    """Per mart, the counts of the audit record's models, from the figures: the same on both targets."""
+    return {
+        account.mart: {
+            "rows_in_interval": figures[account.raw_table]["in_mart"],
+            "rows_quarantined": figures[account.raw_table]["quarantined"],
+            "duplicates_dropped": figures[account.raw_table]["duplicates"],
+        }
+        for account in accounts
+        if account.raw_table in figures
+    }

@@ -1,0 +1,67 @@
+"""Every run checks that each raw line of its interval was read by dbt and ended in exactly one
+place. A file that changed after dbt read it (here: a second crawl, as a concurrent run's would,
+saw lines appended to it) fails the check, naming the file, and the run's audit record keeps the
+figures. Real Airflow (dag.test), real dbt, real crawler."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from airflow.sdk import DAG, CronTriggerTimetable
+
+from lakehouse import crawler, generator
+from lakehouse.audit import LocalAuditStore
+from lakehouse.config import get_settings
+from lakehouse.pipelines import EVENTS
+from lakehouse.platform.local import LocalPlatform
+from lakehouse.reprocessing import stale_partitions
+from lakehouse.runner import run_for_date
+
+pytestmark = pytest.mark.e2e
+
+DAY = date(2026, 4, 2)
+
+
+def check_only_dag(settings) -> DAG:
+    """The events pipeline's audit steps around its conservation check, as the full DAG builds them."""
+    platform = LocalPlatform(settings)
+    schedule = CronTriggerTimetable(EVENTS.schedule, timezone="UTC", interval=EVENTS.interval)
+    with DAG(EVENTS.dag_id, schedule=schedule, start_date=EVENTS.start_date, default_args={"retries": 0}) as dag:
+        platform.audit_start(EVENTS) >> platform.conservation(EVENTS) >> platform.audit_end(EVENTS)
+    return dag
+
+
+def test_a_file_that_changed_after_dbt_read_it_fails_the_check_naming_it(airflow_db, lake_env, capfd):
+    settings = get_settings()
+    report = generator.generate(settings.raw_dir, start=DAY, days=1, events_per_day=300, users=40, seed=5)
+    from lakehouse.dag_factory import build_dag
+
+    first = run_for_date(build_dag(EVENTS, settings), EVENTS, DAY)
+    assert first.state == "success"
+    balanced = LocalAuditStore(settings.audit_db_path).get("events", first.run_id)["conservation"]["events"]
+    landed = report.lines_landed("events", DAY)
+    assert (balanced["landed"], balanced["read"], balanced["balanced"]) == (landed, landed, True)
+    assert balanced["in_mart"] + balanced["quarantined"] + balanced["duplicates"] == landed
+
+    (events_file,) = (settings.raw_dir / "events" / f"dt={DAY}").glob("*.json")
+    with events_file.open("a") as handle:
+        handle.write('{"event_id": "late-1"}\n{"event_id": "late-2"}\n')
+    assert stale_partitions(settings, EVENTS) == []
+    crawler.crawl(settings.raw_dir, settings.crawler_catalog_path, settings.duckdb_path, ["events", "users"])
+    (stale,) = stale_partitions(settings, EVENTS)
+    assert (stale.table, stale.day) == ("events", str(DAY))
+    assert stale.describe().endswith(
+        f"reprocess it: lakehouse backfill {DAY} {DAY} --pipeline events --reprocess-behavior completed"
+    )
+
+    run = check_only_dag(settings).test(logical_date=first.logical_date)
+
+    assert run.state == "failed"
+    assert run.get_task_instance("check_conservation").state == "failed"
+    assert run.get_task_instance("check_conservation").try_number == 1, "not retried: the data will not change"
+    assert f"events: {events_file.resolve()} landed {landed + 2} lines and dbt read {landed} of it" in capfd.readouterr().out
+    item = LocalAuditStore(settings.audit_db_path).get("events", run.run_id)
+    assert item["status"] == "FAILED" and item["failed_tasks"] == ["check_conservation"]
+    assert item["conservation"]["events"]["landed"] == landed + 2
+    assert item["conservation"]["events"]["balanced"] is False

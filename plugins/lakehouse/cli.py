@@ -133,14 +133,20 @@ def cmd_stale_runs(args: argparse.Namespace) -> int:
 
 
 def cmd_stale_partitions(args: argparse.Namespace) -> int:
-    """Landed dates whose files changed after their run, or that no run has processed (local)."""
-    from lakehouse.reprocessing import stale_partitions
+    """Landed dates whose files changed after their last successful run, or that no run has processed."""
+    from lakehouse.reprocessing import aws_stale_partitions, local_stale_partitions
 
-    settings = _settings()
-    if settings.target != "local":
-        print("stale-partitions reads the local crawler's catalog; on AWS compare S3 LastModified with the audit table")
-        return 2
-    stale = stale_partitions(settings, _pipeline(args.pipeline))
+    settings, pipeline = _settings(), _pipeline(args.pipeline)
+    if settings.target == "aws":
+        from lakehouse.config import aws_output
+
+        raw_uri, table = aws_output("raw_uri"), args.table or aws_output("pipeline_runs_table")
+        if not raw_uri or not table:
+            print("needs the raw_uri and pipeline_runs_table Terraform outputs (see docs/aws-deploy.md)")
+            return 2
+        stale = aws_stale_partitions(pipeline, raw_uri, table)
+    else:
+        stale = local_stale_partitions(settings, pipeline)
     for partition in stale:
         print(partition.describe())
     print(f"{len(stale)} partitions to reprocess")
@@ -292,6 +298,7 @@ def parser() -> argparse.ArgumentParser:
         "stale-partitions", help="landed dates whose files changed after their run, or that no run has processed"
     )
     partitions.add_argument("--pipeline", choices=[p.name for p in PIPELINES if p.raw_tables], default="events")
+    partitions.add_argument("--table", help="aws: the DynamoDB table (default: the pipeline_runs_table output)")
     partitions.set_defaults(func=cmd_stale_partitions)
 
     summary = commands.add_parser("summary", help="tables, tests, quarantine and audit records on disk")

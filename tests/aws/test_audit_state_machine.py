@@ -114,3 +114,38 @@ def test_stale_runs_are_the_items_still_running_long_after_they_started(machine,
         (item["pipeline"], item["run_id"], item["started_at"]) for item in (lost_day, lost_month)
     ]
     assert {s["status"] for s in stale} == {audit.RUNNING}
+
+
+def test_stale_partitions_are_dates_whose_raw_files_changed_after_their_run(machine, moto_endpoint):
+    """From S3's LastModified and the audit items the state machine wrote: a date whose file was
+    written after its last successful run ended, or that no run has processed, needs reprocessing."""
+    import boto3
+
+    from lakehouse.pipelines import EVENTS
+    from lakehouse.reprocessing import aws_stale_partitions
+
+    bucket = f"lake-{uuid.uuid4().hex[:8]}"
+    s3 = boto3.client("s3", endpoint_url=moto_endpoint)
+    s3.create_bucket(Bucket=bucket)
+    for key in ("raw/events/dt=2026-02-22/a.json", "raw/events/dt=2026-02-23/a.json", "raw/events/dt=2026-02-23/_SUCCESS",
+                "raw/events/dt=2026-02-24/a.json", "raw/users/dt=2026-02-22/u.json"):  # fmt: skip
+        s3.put_object(Bucket=bucket, Key=key, Body=b"{}\n")
+    now = datetime.now(timezone.utc)
+    for day, ended in (("2026-02-22", now + timedelta(hours=1)), ("2026-02-23", now - timedelta(hours=1))):
+        started = {**_start(f"scheduled__{day}"), "data_interval_start": f"{day}T06:00:00+00:00",
+                   "data_interval_end": f"{day[:8]}{int(day[8:]) + 1:02d}T06:00:00+00:00"}  # fmt: skip
+        item = {**audit.end_item(started, failed_tasks=[], models={}, quarantine_reasons={}, schema_drift=[]),
+                "ended_at": ended.isoformat(timespec="seconds")}  # fmt: skip
+        for phase, payload in (("start", started), ("end", item)):
+            assert _execute(machine, {"phase": phase, "item": payload}) == "SUCCEEDED"
+
+    stale = aws_stale_partitions(EVENTS, f"s3://{bucket}/raw/", machine["table"], endpoint_url=moto_endpoint)
+
+    assert [(s.table, s.day, s.last_run_ended_at is None) for s in stale] == [
+        ("events", "2026-02-23", False), ("events", "2026-02-24", True)
+    ]
+    assert stale[0].describe().startswith("events dt=2026-02-23: a file changed at ")
+    assert stale[1].describe() == (
+        "events dt=2026-02-24: no run has processed it yet; reprocess it: "
+        "lakehouse backfill 2026-02-24 2026-02-24 --pipeline events --reprocess-behavior completed"
+    )

@@ -15,7 +15,7 @@ from lakehouse.audit import LocalAuditStore
 from lakehouse.config import get_settings
 from lakehouse.pipelines import EVENTS
 from lakehouse.platform.local import LocalPlatform
-from lakehouse.reprocessing import stale_partitions
+from lakehouse.reprocessing import local_stale_partitions
 from lakehouse.runner import run_for_date
 
 pytestmark = pytest.mark.e2e
@@ -47,9 +47,9 @@ def test_a_file_that_changed_after_dbt_read_it_fails_the_check_naming_it(airflow
     (events_file,) = (settings.raw_dir / "events" / f"dt={DAY}").glob("*.json")
     with events_file.open("a") as handle:
         handle.write('{"event_id": "late-1"}\n{"event_id": "late-2"}\n')
-    assert stale_partitions(settings, EVENTS) == []
+    assert local_stale_partitions(settings, EVENTS) == []
     crawler.crawl(settings.raw_dir, settings.crawler_catalog_path, settings.duckdb_path, ["events", "users"])
-    (stale,) = stale_partitions(settings, EVENTS)
+    (stale,) = local_stale_partitions(settings, EVENTS)
     assert (stale.table, stale.day) == ("events", str(DAY))
     assert stale.describe().endswith(
         f"reprocess it: lakehouse backfill {DAY} {DAY} --pipeline events --reprocess-behavior completed"

@@ -17,6 +17,8 @@ from typing import Any, Iterable
 DUPLICATE = "duplicate"
 # The check's figures go to XCom under this key even when it fails, for the audit record.
 FIGURES_KEY = "figures"
+# The AWS crawl step's listing of the run's raw files (s3 URI -> ETag), under this XCom key.
+LISTING_KEY = "raw_files"
 
 
 @dataclass(frozen=True)
@@ -126,11 +128,24 @@ def ledger(account: Account, landed_by_file: dict[str, int], figure_rows: Iterab
     )
 
 
-def record(ledgers: list[Ledger], context: dict[str, Any]) -> str | None:
+def listing_problems(at_crawl: dict[str, str], now: dict[str, str]) -> list[str]:
+    """Raw files the crawl listed (file -> version: an ETag) that are gone or another version now:
+    on AWS, Athena reads the raw files when it runs, so such a file's lines were read as they are
+    now, or not at all, and nothing else would tell."""
+    problems = []
+    for file, version in sorted(at_crawl.items()):
+        if file not in now:
+            problems.append(f"{file} was listed by the crawl and is gone: its lines are not in the run; rerun the date")
+        elif now[file] != version:
+            problems.append(f"{file} changed after the crawl listed it; rerun the date")
+    return problems
+
+
+def record(ledgers: list[Ledger], context: dict[str, Any], other_problems: Iterable[str] = ()) -> str | None:
     """Push each table's figures to XCom for the audit record (even when they do not balance);
     return what does not balance, as one message, or None."""
     context["ti"].xcom_push(key=FIGURES_KEY, value={entry.table: entry.figures() for entry in ledgers})
-    problems = [problem for entry in ledgers for problem in entry.problems()]
+    problems = [problem for entry in ledgers for problem in entry.problems()] + list(other_problems)
     return "conservation does not hold:\n" + "\n".join(problems) if problems else None
 
 

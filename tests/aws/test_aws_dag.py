@@ -12,7 +12,7 @@ from datetime import datetime, timedelta, timezone
 
 import boto3
 import pytest
-from airflow.sdk import DAG, CronTriggerTimetable
+from airflow.sdk import DAG, CronTriggerTimetable, chain
 from botocore.client import BaseClient
 from botocore.exceptions import ClientError, ReadTimeoutError
 
@@ -86,20 +86,20 @@ def aws_lake(moto_endpoint, audit_machine, monkeypatch, airflow_db):
     return {**audit_machine, "glue": glue, "s3": s3, "sqs": sqs, "queue": queue, "crawler": crawler}
 
 
-def aws_dag(pipeline=EVENTS, step: str = "crawl") -> DAG:
-    """A pipeline's audit steps around one middle step (crawl or clean), built by the aws platform
-    exactly as the full DAG builds them: audit_start >> <step> >> audit_end."""
+def aws_dag(pipeline=EVENTS, step: str = "crawl", *more_steps: str) -> DAG:
+    """A pipeline's audit steps around its middle steps (crawl, clean, conservation), built by the
+    aws platform exactly as the full DAG builds them: audit_start >> <steps> >> audit_end."""
     platform = AwsPlatform(get_settings(), get_aws_settings())
     schedule = CronTriggerTimetable(pipeline.schedule, timezone="UTC", interval=pipeline.interval)
     with DAG(pipeline.dag_id, schedule=schedule, start_date=pipeline.start_date, default_args={"retries": 0}) as dag:
-        middle = getattr(platform, step)(pipeline)
-        tasks = [platform.audit_start(pipeline), middle, platform.audit_end(pipeline)]
+        middle = [getattr(platform, name)(pipeline) for name in (step, *more_steps)]
+        tasks = [platform.audit_start(pipeline), *middle, platform.audit_end(pipeline)]
         for task in tasks:
             # Poll moto every second instead of every 5 to 60 seconds.
             for attribute in ("waiter_delay", "poll_interval", "job_poll_interval"):
                 if hasattr(task, attribute):
                     setattr(task, attribute, 1)
-        tasks[0] >> tasks[1] >> tasks[2]
+        chain(*tasks)
     return dag
 
 
@@ -383,3 +383,24 @@ def test_a_file_dbt_read_short_fails_the_run_naming_it(aws_lake, moto_endpoint, 
     assert item["status"] == {"S": "FAILED"}
     assert json.loads(item["failed_tasks"]["S"]) == ["check_conservation"]
     assert json.loads(item["conservation"]["S"])["events"]["balanced"] is False
+
+
+def test_a_raw_file_gone_between_the_crawl_and_the_check_fails_the_run_naming_it(aws_lake, moto_endpoint, capfd):
+    """Athena reads the raw files when it runs: a file deleted after the crawl listed it is simply
+    not there, and the counts agree with each other. The crawl's listing is what tells."""
+    nothing = (("file", "n"),)
+    no_figures = (("figure", "file", "n"), ("in_mart", None, 0), ("quarantined", None, 0), ("duplicates", None, 0))
+    athena_results(moto_endpoint, nothing, no_figures, nothing, no_figures)
+    dag = aws_dag(EVENTS, "crawl", "conservation")
+    dag.get_task("crawl_raw").on_success_callback = [
+        lambda context: aws_lake["s3"].delete_object(Bucket=LAKE, Key=f"{PARTITION}part-0.json")
+    ]
+
+    run = dag.test(logical_date=LOGICAL)
+
+    assert run.state == "failed"
+    assert run.get_task_instance("crawl_raw").state == "success"
+    assert run.get_task_instance("check_conservation").state == "failed"
+    assert f"{RAW_FILE} was listed by the crawl and is gone: its lines are not in the run" in capfd.readouterr().out
+    (item,) = items(aws_lake)
+    assert json.loads(item["failed_tasks"]["S"]) == ["check_conservation"]

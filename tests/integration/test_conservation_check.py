@@ -65,3 +65,26 @@ def test_a_file_that_changed_after_dbt_read_it_fails_the_check_naming_it(airflow
     assert item["status"] == "FAILED" and item["failed_tasks"] == ["check_conservation"]
     assert item["conservation"]["events"]["landed"] == landed + 2
     assert item["conservation"]["events"]["balanced"] is False
+
+
+def test_a_file_moved_away_after_the_crawl_is_not_lost_from_the_run(airflow_db, lake_env, tmp_path):
+    """dbt reads the lines the crawl stored, not the landed file: the run keeps every line of a file
+    moved away after the crawl, conservation holds, and the next crawl reports the file as gone."""
+    settings = get_settings()
+    report = generator.generate(settings.raw_dir, start=DAY, days=1, events_per_day=300, users=40, seed=6)
+    (events_file,) = (settings.raw_dir / "events" / f"dt={DAY}").glob("*.json")
+    from lakehouse.dag_factory import build_dag
+
+    dag = build_dag(EVENTS, settings)
+    dag.get_task("crawl_raw").on_success_callback = [lambda context: events_file.rename(tmp_path / events_file.name)]
+    run = run_for_date(dag, EVENTS, DAY)
+
+    assert run.state == "success"
+    assert not events_file.exists()
+    figures = LocalAuditStore(settings.audit_db_path).get("events", run.run_id)["conservation"]["events"]
+    landed = report.lines_landed("events", DAY)
+    assert (figures["landed"], figures["read"], figures["balanced"]) == (landed, landed, True)
+    assert figures["in_mart"] == report.daily_counts["events"][DAY]["valid"]
+
+    result = crawler.crawl(settings.raw_dir, settings.crawler_catalog_path, settings.duckdb_path, ["events", "users"])
+    assert result.tables["events"].vanished_files == [str(events_file.resolve())]

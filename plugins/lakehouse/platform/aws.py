@@ -27,7 +27,7 @@ from lakehouse.platform import (
     crawl_task_id,
 )
 from lakehouse.platform.aws_audit import END, START, AuditExecutionOperator
-from lakehouse.platform.landing import interval_days, partitions_missing
+from lakehouse.platform.landing import interval_days, partitions_missing, raw_file_versions
 
 
 class LandedRawCrawlerRunOperator(GlueCrawlerRunOperator):
@@ -35,9 +35,10 @@ class LandedRawCrawlerRunOperator(GlueCrawlerRunOperator):
     of the run's interval. A partition is there when anything is under its prefix: an empty
     file, or the empty object a console "folder" is, counts as a day with no records."""
 
-    def __init__(self, *, raw_uri: str, required_tables: tuple[str, ...], **kwargs: Any):
+    def __init__(self, *, raw_uri: str, raw_tables: tuple[str, ...], required_tables: tuple[str, ...], **kwargs: Any):
         super().__init__(**kwargs)
         self.raw_uri = raw_uri
+        self.raw_tables = raw_tables
         self.required_tables = required_tables
 
     def execute(self, context):
@@ -54,6 +55,8 @@ class LandedRawCrawlerRunOperator(GlueCrawlerRunOperator):
         ]
         if missing:
             raise partitions_missing(missing)
+        versions = raw_file_versions(s3.get_conn(), self.raw_uri, self.raw_tables, days)
+        context["ti"].xcom_push(key=conservation.LISTING_KEY, value=versions)
         return super().execute(context)
 
 
@@ -63,10 +66,12 @@ class AthenaConservationOperator(AwsBaseOperator[AthenaHook]):
 
     aws_hook_class = AthenaHook
 
-    def __init__(self, *, accounts: tuple[conservation.Account, ...], workgroup: str, output_location: str,
-                 sleep_time: int = 5, **kwargs: Any):  # fmt: skip
+    def __init__(self, *, accounts: tuple[conservation.Account, ...], raw_uri: str, crawl_task_id: str,
+                 workgroup: str, output_location: str, sleep_time: int = 5, **kwargs: Any):  # fmt: skip
         super().__init__(**kwargs)
         self.accounts = accounts
+        self.raw_uri = raw_uri
+        self.crawl_task_id = crawl_task_id
         self.workgroup = workgroup
         self.output_location = output_location
         self.sleep_time = sleep_time
@@ -81,7 +86,12 @@ class AthenaConservationOperator(AwsBaseOperator[AthenaHook]):
             )
             for account in self.accounts
         ]
-        problems = conservation.record(ledgers, context)
+        at_crawl = context["ti"].xcom_pull(task_ids=self.crawl_task_id, key=conservation.LISTING_KEY) or {}
+        days = interval_days(context["data_interval_start"], context["data_interval_end"])
+        tables = [account.raw_table for account in self.accounts]
+        s3 = S3Hook(aws_conn_id=self.aws_conn_id, region_name=self.region_name).get_conn()
+        now = raw_file_versions(s3, self.raw_uri, tables, days)
+        problems = conservation.record(ledgers, context, conservation.listing_problems(at_crawl, now))
         if problems:
             # Not retried: the same tables give the same figures; rerunning the date is the remedy.
             raise AirflowFailException(problems)
@@ -137,6 +147,7 @@ class AwsPlatform:
             task_id=crawl_task_id(pipeline),
             crawler_name=crawler,
             raw_uri=self.aws.raw_uri,
+            raw_tables=pipeline.raw_tables,
             required_tables=pipeline.required_raw_tables,
             region_name=self.aws.region,
             deferrable=True,
@@ -162,6 +173,8 @@ class AwsPlatform:
         return AthenaConservationOperator(
             task_id=CONSERVATION_TASK,
             accounts=pipeline.accounts,
+            raw_uri=self.aws.raw_uri,
+            crawl_task_id=crawl_task_id(pipeline),
             workgroup=self.aws.athena_workgroup,
             output_location=f"{self.aws.athena_results_uri.rstrip('/')}/conservation/",
             region_name=self.aws.region,

@@ -3,7 +3,9 @@ table has landed a partition (raw/<table>/dt=YYYY-MM-DD/) for each day of the ru
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date, datetime, timedelta
+from typing import Any
 
 
 class RawPartitionMissing(Exception):
@@ -19,3 +21,20 @@ def interval_days(start: datetime, end: datetime) -> list[date]:
 
 def partitions_missing(locations: list[str]) -> RawPartitionMissing:
     return RawPartitionMissing("no raw files landed for the run's interval: expected " + ", ".join(locations))
+
+
+def raw_file_versions(s3_client: Any, raw_uri: str, tables: Iterable[str], days: Iterable[date]) -> dict[str, str]:
+    """Each raw data file of the tables' partitions for the days, with its ETag: what a run's
+    crawl saw, for the conservation check to compare with what is there when it runs. Names that
+    start with '.' or '_' are skipped, as Athena skips them."""
+    bucket, _, root = raw_uri.removeprefix("s3://").partition("/")
+    versions = {}
+    for table in tables:
+        for day in days:
+            prefix = f"{root.rstrip('/')}/{table}/dt={day}/"
+            for page in s3_client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+                for obj in page.get("Contents", []):
+                    name = obj["Key"][len(prefix):]
+                    if name and "/" not in name and not name.startswith((".", "_")):
+                        versions[f"s3://{bucket}/{obj['Key']}"] = obj["ETag"]
+    return versions

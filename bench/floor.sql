@@ -24,15 +24,35 @@ copy (
             lower(trim(event_type)) as event_type,
             nullif(trim(page), '') as page,
             nullif(trim(session_id), '') as session_id,
-            try_strptime(timestamp, ['%Y-%m-%dT%H:%M:%SZ', '%Y-%m-%dT%H:%M:%S.%fZ']) as event_timestamp,
-            try_cast(amount as decimal(12, 2)) as amount,
+            -- ISO 8601 with seconds and a UTC offset, converted to UTC (acceptance_rules.sql).
+            case
+                when regexp_matches(timestamp, '\A(19|2[0-9])[0-9]{2}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])[Tt ]([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]([.][0-9]{1,9})?([Zz]|[+-]([01][0-9]|2[0-3]):?[0-5][0-9])\z')
+                then try_cast(substr(timestamp, 1, 10) || ' ' || substr(timestamp, 12, 8) || '.'
+                              || rpad(regexp_extract(timestamp, '[.]([0-9]{1,9})', 1), 6, '0') as timestamp)
+                     - to_minutes(case
+                         when upper(right(timestamp, 1)) = 'Z' then 0
+                         else (case when regexp_extract(timestamp, '([+-])[0-9]{2}:?[0-9]{2}\z', 1) = '-' then -1 else 1 end)
+                              * (cast(regexp_extract(timestamp, '[+-]([0-9]{2}):?[0-9]{2}\z', 1) as integer) * 60
+                                 + cast(regexp_extract(timestamp, '[+-][0-9]{2}:?([0-9]{2})\z', 1) as integer))
+                     end)
+            end as event_timestamp,
+            case when regexp_matches(amount, '\A *[+-]?([0-9]+[.]?[0-9]*|[.][0-9]+)([eE][+-]?[0-9]+)? *\z')
+                then try_cast(trim(amount) as double) end as amount_number,
             amount as amount_text
         from lines
     ),
 
+    amounts as (
+        select
+            *,
+            case when abs(amount_number) < 1e9 and round(amount_number, 6) = amount_number
+                then cast(amount_number as decimal(15, 6)) end as amount
+        from typed
+    ),
+
     valid as (
         select *, cast(event_timestamp as date) as event_date
-        from typed
+        from amounts
         where event_id is not null
             and user_id is not null
             and event_timestamp is not null

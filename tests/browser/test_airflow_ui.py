@@ -216,6 +216,6 @@ def test_airflow_ui_triggers_a_date_retries_one_model_and_shows_the_dbt_docs(tmp
             description = docs.get_by_text("One row per usable clickstream event").filter(visible=True)
             expect(description.first).to_be_visible()
             # Column types come from catalog.json, which dbt read from the lake's DuckDB.
-            expect(docs.get_by_text("DECIMAL(12,2)", exact=True).filter(visible=True).first).to_be_visible()
+            expect(docs.get_by_text("DECIMAL(15,6)", exact=True).filter(visible=True).first).to_be_visible()
         finally:
             docs.screenshot(path=shots / "07-dbt-docs.png")

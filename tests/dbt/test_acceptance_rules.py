@@ -128,8 +128,8 @@ select 'amount' as rule, v.n, cast({{{{ parse_amount('v.t') }}}} as varchar) as 
        case when {{{{ parse_amount('v.t') }}}} is null then {{{{ amount_refusal('v.t') }}}} end as refusal
 from (values {_values(AMOUNTS)}) as v (n, t)
 union all
-select 'kind' as rule, v.n, {{{{ json_kind(json_value('v.t', 'id')) }}}} as result, cast(null as varchar) as refusal
-from (values {_values(KINDS)}) as v (n, t)
+select 'kind' as rule, p.n, {{{{ json_kind(json_field_value(['id'], 'id')) }}}} as result, cast(null as varchar) as refusal
+from (select v.n, {{{{ parsed_json('v.t', ['id']) }}}} from (values {_values(KINDS)}) as v (n, t)) as p
 """
 
 

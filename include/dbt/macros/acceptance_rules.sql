@@ -92,8 +92,8 @@
 {%- endmacro %}
 
 
-{#- The kind of a JSON field's value, from its JSON text (json_value): the first character tells
-    them apart on both engines. -#}
+{#- The kind of a JSON field's value, from its JSON text (json_field_value): the first character
+    tells them apart on both engines. -#}
 {% macro json_kind(value) -%}
   case
     when {{ value }} is null then 'missing'
@@ -108,12 +108,12 @@
 
 {#- Text fields must be JSON strings or numbers: an object, an array or a boolean is refused,
     not loaded as its JSON text. For each key, <key>_kind and <key>_text (NULL unless a string or
-    a number). -#}
-{% macro scalar_fields(record, keys) -%}
+    a number), from the __json_values column that parsed_json added in the CTE before. -#}
+{% macro scalar_fields(keys) -%}
   {%- for key in keys %}
-        {{ json_kind(json_value(record, key)) }} as {{ key }}_kind,
-        case when {{ json_kind(json_value(record, key)) }} in ('string', 'number')
-            then {{ json_text(record, key) }} end as {{ key }}_text{{ "," if not loop.last }}
+        {{ json_kind(json_field_value(keys, key)) }} as {{ key }}_kind,
+        case when {{ json_kind(json_field_value(keys, key)) }} in ('string', 'number')
+            then {{ json_field_text(keys, key) }} end as {{ key }}_text{{ "," if not loop.last }}
   {%- endfor %}
 {%- endmacro %}
 

@@ -19,12 +19,21 @@ with raw_lines as (
 
 ),
 
+parsed as (
+
+    select
+        *,
+        {{ parsed_json('json_record', text_fields) }}
+    from raw_lines
+
+),
+
 fields as (
 
     select
         *,
-        {{ scalar_fields('json_record', text_fields) }}
-    from raw_lines
+        {{ scalar_fields(text_fields) }}
+    from parsed
 
 ),
 

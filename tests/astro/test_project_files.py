@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import fnmatch
 import re
+import subprocess
 import tomllib
 from dataclasses import replace
 from pathlib import Path
@@ -143,3 +144,17 @@ def test_packages_txt_lists_only_debian_package_names():
     # The Runtime hands every line to apt-get: a comment would be read as a package name.
     lines = [line.strip() for line in (ROOT / "packages.txt").read_text().splitlines() if line.strip()]
     assert all(re.fullmatch(r"[a-z0-9][a-z0-9+.-]+", line) for line in lines), lines
+
+
+def test_the_files_an_astro_project_starts_with_are_there_and_local_state_is_ignored():
+    """`astro dev init` creates these, and the Astro CLI's integrity test reads the exceptions file."""
+    exceptions = [line for line in (ROOT / ".astro" / "dag_integrity_exceptions.txt").read_text().splitlines()
+                  if line.strip() and not line.startswith("#")]  # fmt: skip
+    assert exceptions == [], "every DAG file must parse"
+    assert (ROOT / "dags" / ".airflowignore").is_file()
+    ignored = subprocess.run(
+        ["git", "check-ignore", ".env", "airflow.db", ".astro/config.local.yml"],
+        cwd=ROOT, capture_output=True, text=True,
+    ).stdout.split()
+    assert ignored == [".env", "airflow.db", ".astro/config.local.yml"]
+    assert _dockerignored(".env")

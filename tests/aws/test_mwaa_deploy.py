@@ -296,6 +296,29 @@ def test_startup_sh_builds_the_dbt_venv_at_the_dbt_pins_and_selects_the_aws_targ
     assert mwaa_tree.exported["PIP_USER"] == "true"
 
 
+@pytest.mark.parametrize("component", ["scheduler", "webserver", "worker"])
+def test_only_a_worker_builds_the_dbt_venv_and_every_component_gets_the_exports(mwaa_tree, tmp_path, component):
+    """MWAA names the component it starts; only workers run tasks, so only they need dbt."""
+    home = tmp_path / "airflow"
+    home.mkdir()
+    fake_bin = tmp_path / "bin"
+    fake_bin.mkdir()
+    (fake_bin / "python3").write_text(FAKE_PYTHON3)
+    (fake_bin / "python3").chmod(0o755)
+    dump = f'{sys.executable} -c "import json, os; print(json.dumps(dict(os.environ)))"'
+    sourced = subprocess.run(
+        ["sh", "-c", f'. "{mwaa_tree.home / "startup.sh"}" && {dump}'],
+        env={"PATH": f"{fake_bin}:/usr/bin:/bin", "AIRFLOW_HOME": str(home), "PIP_USER": "true",
+             "MWAA_AIRFLOW_COMPONENT": component},
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    exported = json.loads(sourced.stdout)
+    assert (home / "dbt_venv" / "pip-args").exists() == (component == "worker")
+    assert exported["LAKEHOUSE_TARGET"] == "aws"
+    assert exported["LAKEHOUSE_DBT_EXECUTABLE"] == str(home / "dbt_venv" / "bin" / "dbt")
+    assert exported["PIP_USER"] == "true"
+
+
 def test_the_dags_import_from_the_tree_mwaa_builds_from_the_bucket(mwaa_tree):
     names = mwaa_tree.plugins_zip_names
     assert "lakehouse/__init__.py" in names and "lakehouse/mwaa_deploy.py" in names

@@ -134,19 +134,13 @@ def cmd_stale_runs(args: argparse.Namespace) -> int:
 
 def cmd_stale_partitions(args: argparse.Namespace) -> int:
     """Landed dates whose files changed after their last successful run, or that no run has processed."""
-    from lakehouse.reprocessing import aws_stale_partitions, local_stale_partitions
+    from lakehouse.platform import stale_partitions
 
-    settings, pipeline = _settings(), _pipeline(args.pipeline)
-    if settings.target == "aws":
-        from lakehouse.config import aws_output
-
-        raw_uri, table = aws_output("raw_uri"), args.table or aws_output("pipeline_runs_table")
-        if not raw_uri or not table:
-            print("needs the raw_uri and pipeline_runs_table Terraform outputs (see docs/aws-deploy.md)")
-            return 2
-        stale = aws_stale_partitions(pipeline, raw_uri, table)
-    else:
-        stale = local_stale_partitions(settings, pipeline)
+    try:
+        stale = stale_partitions(_settings(), _pipeline(args.pipeline), args.table)
+    except ValueError as error:
+        print(error)
+        return 2
     for partition in stale:
         print(partition.describe())
     print(f"{len(stale)} partitions to reprocess")

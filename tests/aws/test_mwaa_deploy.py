@@ -227,6 +227,22 @@ def test_deploy_syncs_the_bucket_and_updates_the_environment(first_deploy):
     )
 
 
+def source_startup(startup, home, tmp, **env) -> dict:
+    """startup.sh as MWAA runs it: sourced with AIRFLOW_HOME set (and a stand-in python3), its
+    exports kept for Airflow."""
+    fake_bin = tmp / "bin"
+    fake_bin.mkdir()
+    (fake_bin / "python3").write_text(FAKE_PYTHON3)
+    (fake_bin / "python3").chmod(0o755)
+    dump = f'{sys.executable} -c "import json, os; print(json.dumps(dict(os.environ)))"'
+    sourced = subprocess.run(
+        ["sh", "-c", f'. "{startup}" && {dump}'],
+        env={"PATH": f"{fake_bin}:/usr/bin:/bin", "AIRFLOW_HOME": str(home), "PIP_USER": "true", **env},
+        capture_output=True, text=True, check=True,
+    )
+    return json.loads(sourced.stdout)
+
+
 @pytest.fixture(scope="module")
 def mwaa_tree(first_deploy, tmp_path_factory):
     """The tree an MWAA component has, rebuilt from the bucket: dags/ and the unzipped plugins.zip,
@@ -246,20 +262,9 @@ def mwaa_tree(first_deploy, tmp_path_factory):
         names = archive.namelist()
         archive.extractall(home / "plugins")
 
-    # startup.sh as MWAA runs it: sourced with AIRFLOW_HOME set, its exports kept for Airflow.
     startup = home / "startup.sh"
     startup.write_bytes(s3.get_object(Bucket=bucket, Key=STARTUP_KEY)["Body"].read())
-    fake_bin = tmp / "bin"
-    fake_bin.mkdir()
-    (fake_bin / "python3").write_text(FAKE_PYTHON3)
-    (fake_bin / "python3").chmod(0o755)
-    dump = f'{sys.executable} -c "import json, os; print(json.dumps(dict(os.environ)))"'
-    sourced = subprocess.run(
-        ["sh", "-c", f'. "{startup}" && {dump}'],
-        env={"PATH": f"{fake_bin}:/usr/bin:/bin", "AIRFLOW_HOME": str(home), "PIP_USER": "true"},
-        capture_output=True, text=True, check=True,
-    )
-    exported = json.loads(sourced.stdout)
+    exported = source_startup(startup, home, tmp)
 
     environment = {key: value for key, value in os.environ.items() if not key.startswith(("LAKEHOUSE_", "AIRFLOW"))}
     environment |= {
@@ -301,18 +306,7 @@ def test_only_a_worker_builds_the_dbt_venv_and_every_component_gets_the_exports(
     """MWAA names the component it starts; only workers run tasks, so only they need dbt."""
     home = tmp_path / "airflow"
     home.mkdir()
-    fake_bin = tmp_path / "bin"
-    fake_bin.mkdir()
-    (fake_bin / "python3").write_text(FAKE_PYTHON3)
-    (fake_bin / "python3").chmod(0o755)
-    dump = f'{sys.executable} -c "import json, os; print(json.dumps(dict(os.environ)))"'
-    sourced = subprocess.run(
-        ["sh", "-c", f'. "{mwaa_tree.home / "startup.sh"}" && {dump}'],
-        env={"PATH": f"{fake_bin}:/usr/bin:/bin", "AIRFLOW_HOME": str(home), "PIP_USER": "true",
-             "MWAA_AIRFLOW_COMPONENT": component},
-        capture_output=True, text=True, check=True,
-    )  # fmt: skip
-    exported = json.loads(sourced.stdout)
+    exported = source_startup(mwaa_tree.home / "startup.sh", home, tmp_path, MWAA_AIRFLOW_COMPONENT=component)
     assert (home / "dbt_venv" / "pip-args").exists() == (component == "worker")
     assert exported["LAKEHOUSE_TARGET"] == "aws"
     assert exported["LAKEHOUSE_DBT_EXECUTABLE"] == str(home / "dbt_venv" / "bin" / "dbt")

@@ -80,3 +80,19 @@ def stale_audit_runs(settings: Settings, older_than: timedelta, table: str | Non
     from lakehouse.audit import LocalAuditStore
 
     return LocalAuditStore(settings.audit_db_path).stale_runs(older_than)
+
+
+def stale_partitions(settings: Settings, pipeline: Pipeline, table: str | None = None) -> list[Any]:
+    """Landed dates of ``pipeline`` whose raw files changed after their last successful run, or
+    that no run has processed (lakehouse.reprocessing), from the target's raw zone and audit
+    table (on AWS ``table``, or the pipeline_runs_table Terraform output)."""
+    from lakehouse import reprocessing
+
+    if settings.target == "aws":
+        from lakehouse.config import aws_output
+
+        raw_uri, table = aws_output("raw_uri"), table or aws_output("pipeline_runs_table")
+        if not raw_uri or not table:
+            raise ValueError("needs the raw_uri and pipeline_runs_table Terraform outputs (see docs/aws-deploy.md)")
+        return reprocessing.aws_stale_partitions(pipeline, raw_uri, table)
+    return reprocessing.local_stale_partitions(settings, pipeline)

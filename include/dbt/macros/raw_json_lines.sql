@@ -1,7 +1,7 @@
 {#- The raw lines of the run's landing partitions (and of the other partitions listed), with the
     JSON object of each line (NULL when the line is not a JSON object, flagged by is_object), its
-    file, line number and partition (with_landed_at: and when its file landed). Every raw scan goes through here, so every one is pruned to
-    the partitions it needs. -#}
+    file, line number and partition (with_landed_at: and when its file landed). Every raw scan
+    filters by raw_partition_filter, so every one is pruned to the partitions it needs. -#}
 {% macro raw_json_lines(raw_relation, other_partitions=[], with_landed_at=false) -%}
     select
         {{ raw_line_origin() }},
@@ -13,10 +13,27 @@
         case when {{ is_json_object('_record') }} then _record end as json_record,
         {{ is_json_object('_record') }} as is_object
     from {{ raw_relation }}
-    where ({{ in_run_partitions('dt') }})
+    {{ raw_partition_filter(other_partitions) }}
+{%- endmacro %}
+
+
+{#- The run's landing partitions, and the other partitions listed. -#}
+{% macro raw_partition_filter(other_partitions) -%}
+  where ({{ in_run_partitions('dt') }})
     {%- if other_partitions %}
         or dt in ('{{ other_partitions | join("', '") }}')
     {%- endif %}
+{%- endmacro %}
+
+
+{#- The same lines' text and origin only, unparsed: for reading back a few lines by file and line. -#}
+{% macro raw_line_texts(raw_relation, other_partitions=[]) -%}
+    select
+        {{ raw_line_origin() }},
+        cast(dt as date) as partition_date,
+        _record as raw_record
+    from {{ raw_relation }}
+    {{ raw_partition_filter(other_partitions) }}
 {%- endmacro %}
 
 

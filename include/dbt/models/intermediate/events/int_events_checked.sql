@@ -2,20 +2,26 @@
     and the reason the line cannot be used (NULL when it can). stg_raw_events selects the usable
     lines, quarantine_raw_events the rest, and the tests read this table instead of the raw files.
 
-    An event_id is kept once: its first occurrence (earliest landing partition, then file and
-    line) within the run's partitions and the duplicate_lookback_days partitions before them. The
-    look-back partitions are read from this table, and checked in this run when they have not
-    been yet, so the outcome does not depend on the order dates are built in; runs of different
-    dates (a backfill) each replace only their own partitions here (see checked_lines_config). -#}
+    An event_id is kept once (deduplicated_lines): its first occurrence (earliest landing
+    partition, then file and line) within the run's partitions and the duplicate_lookback_days
+    partitions before them. The look-back partitions are read from this table, and checked in
+    this run when they have not been yet, so the outcome does not depend on the order dates are
+    built in; runs of different dates (a backfill) each replace only their own partitions here
+    (see checked_lines_config). -#}
 {{ config(**checked_lines_config()) }}
 
 {%- set event_types = var('accepted_event_types') %}
 {%- set lookback_days = var('duplicate_lookback_days') %}
 {%- set text_fields = ['event_id', 'user_id', 'event_type', 'page', 'session_id', 'timestamp', 'amount'] %}
+{%- set line_columns = ['event_id', 'user_id', 'session_id', 'event_type', 'page', 'amount', 'event_timestamp',
+                        'event_date', 'partition_date', 'file_path', 'line_number'] %}
+
+{%- set raw_events = source('raw', 'events') %}
+{%- set other_partitions = unchecked_partitions(raw_events, lookback_days) %}
 
 with raw_lines as (
 
-    {{ raw_json_lines(source('raw', 'events'), unchecked_partitions(source('raw', 'events'), lookback_days)) }}
+    {{ raw_json_lines(raw_events, other_partitions) }}
 
 ),
 
@@ -52,7 +58,7 @@ typed as (
 
 ),
 
-checked as (
+checked_codes as (
 
     select
         *,
@@ -71,6 +77,31 @@ checked as (
             when cast(event_timestamp as date) <> partition_date then 'late_event'
         end as check_code
     from typed
+
+),
+
+checked as (
+
+    select
+        {{ line_columns | join(',\n        ') }},
+        raw_record,
+        check_code,
+        case
+            when check_code = 'oversized_record' then {{ oversized_reason() }}
+            when check_code = 'invalid_encoding' then {{ invalid_encoding_reason() }}
+            when check_code = 'malformed_json' then 'line is not a JSON object'
+            when check_code = 'invalid_field_type' then {{ non_scalar_refusal(text_fields) }}
+            when check_code = 'missing_event_id' then 'event_id is missing or empty'
+            when check_code = 'missing_user_id' then 'user_id is missing or empty'
+            when check_code = 'invalid_timestamp' then 'timestamp ' || {{ timestamp_refusal('timestamp_text') }}
+            when check_code = 'unknown_event_type'
+                then 'event_type ' || coalesce('"' || event_type || '"', 'is missing and') || ' is not an accepted event type'
+            when check_code = 'invalid_amount' then 'amount ' || {{ amount_refusal('amount_text') }}
+            when check_code = 'late_event'
+                then 'event date ' || cast(event_date as varchar)
+                     || ' is outside its landing partition dt=' || cast(partition_date as varchar)
+        end as check_reason
+    from checked_codes
 
 ),
 
@@ -94,29 +125,9 @@ earlier as (
 
 ),
 
-ranked as (
-
-    select
-        *,
-        row_number() over (
-            partition by check_code is null, event_id order by partition_date, file_path, line_number
-        ) as occurrence,
-        first_value({{ occurrence_at() }}) over (
-            partition by check_code is null, event_id order by partition_date, file_path, line_number
-        ) as first_in_run_at
-    from checked
-
-),
-
 deduplicated as (
 
-    select
-        ranked.*,
-        coalesce(earlier.first_seen_at, ranked.first_in_run_at) as first_seen_at,
-        ranked.check_code is null and (earlier.event_id is not null or ranked.occurrence > 1) as is_duplicate
-    from ranked
-    left join earlier
-        on ranked.check_code is null and ranked.event_id = earlier.event_id
+    {{ deduplicated_lines('checked', 'earlier', 'event_id', raw_events, other_partitions) }}
 
 ),
 
@@ -126,20 +137,8 @@ reasons as (
         *,
         case when is_duplicate then 'duplicate' else check_code end as reason_code,
         case
-            when check_code = 'oversized_record' then {{ oversized_reason() }}
-            when check_code = 'invalid_encoding' then {{ invalid_encoding_reason() }}
-            when check_code = 'malformed_json' then 'line is not a JSON object'
-            when check_code = 'invalid_field_type' then {{ non_scalar_refusal(text_fields) }}
-            when check_code = 'missing_event_id' then 'event_id is missing or empty'
-            when check_code = 'missing_user_id' then 'user_id is missing or empty'
-            when check_code = 'invalid_timestamp' then 'timestamp ' || {{ timestamp_refusal('timestamp_text') }}
-            when check_code = 'unknown_event_type'
-                then 'event_type ' || coalesce('"' || event_type || '"', 'is missing and') || ' is not an accepted event type'
-            when check_code = 'invalid_amount' then 'amount ' || {{ amount_refusal('amount_text') }}
-            when check_code = 'late_event'
-                then 'event date ' || cast(cast(event_timestamp as date) as varchar)
-                     || ' is outside its landing partition dt=' || cast(partition_date as varchar)
             when is_duplicate then 'duplicate of event_id ' || event_id || ' first seen at ' || first_seen_at
+            else check_reason
         end as reason
     from deduplicated
 
@@ -148,17 +147,7 @@ reasons as (
 final as (
 
     select
-        event_id,
-        user_id,
-        session_id,
-        event_type,
-        page,
-        amount,
-        event_timestamp,
-        event_date,
-        partition_date,
-        file_path,
-        line_number,
+        {{ line_columns | join(',\n        ') }},
         reason_code,
         reason,
         {{ kept_raw_record() }}

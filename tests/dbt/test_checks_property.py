@@ -97,15 +97,14 @@ def _lines(fields: dict) -> st.SearchStrategy[list[bytes]]:
     return st.lists(st.one_of(_record(fields), _record(fields), _record(fields), text, no_newline), max_size=25)
 
 
+def _line_text(lines: list[bytes], number: int) -> str:
+    """A line's text as the crawler reads it: invalid UTF-8 as U+FFFD, no CR, no BOM on line 1."""
+    text = lines[number - 1].decode("utf-8", errors="replace").rstrip("\r")
+    return text.removeprefix("\ufeff") if number == 1 else text
+
+
 def _non_blank(lines: list[bytes]) -> list[int]:
-    numbers = []
-    for number, line in enumerate(lines, start=1):
-        text = line.decode("utf-8", errors="replace").rstrip("\r")
-        if number == 1:
-            text = text.removeprefix("\ufeff")
-        if text.strip(BLANK_CHARS):
-            numbers.append(number)
-    return numbers
+    return [number for number in range(1, len(lines) + 1) if _line_text(lines, number).strip(BLANK_CHARS)]
 
 
 def _checked(sql: str, table: str, lines: list[bytes]) -> list[dict]:
@@ -151,7 +150,15 @@ def test_any_event_lines_are_each_accounted_for(checks_sql, lines):
     assert len({row["event_id"] for row in accepted}) == len(accepted), "an event_id is accepted once"
     assert all(str(row["event_date"]) == DAY for row in accepted)
     duplicates = [row for row in rows if row["reason_code"] == "duplicate"]
-    assert all(row["event_id"] in {a["event_id"] for a in accepted} for row in duplicates)
+    kept_at = {row["event_id"]: row["line_number"] for row in accepted}
+    for row in duplicates:
+        # The first usable line of an event_id is kept, and the later ones name it.
+        assert kept_at[row["event_id"]] < row["line_number"], row
+        assert f":{kept_at[row['event_id']]} (dt={DAY})" in row["reason"], row
+    for row in rows:
+        # A refused line keeps its own text (a duplicate's, not the first line's); a kept one does not.
+        expected = None if row["reason_code"] is None else _line_text(lines, row["line_number"])
+        assert row["raw_record"] == expected, row
 
 
 @PROPERTY

@@ -1,9 +1,16 @@
 locals {
   name_prefix = "${var.project}-${var.environment}"
 
+  # Read once here; every module builds its ARNs from these.
+  aws = {
+    account_id = data.aws_caller_identity.current.account_id
+    partition  = data.aws_partition.current.partition
+    region     = data.aws_region.current.region
+  }
+
   # S3 bucket names share one namespace across all accounts; the account id keeps ours unique
   # without anyone having to pick a name.
-  bucket_suffix = data.aws_caller_identity.current.account_id
+  bucket_suffix = local.aws.account_id
 
   names = {
     kms_alias             = "alias/${local.name_prefix}"
@@ -14,15 +21,36 @@ locals {
     raw_crawler           = "${local.name_prefix}-raw"
     cleaned_crawler       = "${local.name_prefix}-cleaned"
     curated_crawler       = "${local.name_prefix}-curated"
-    crawler_security      = "${local.name_prefix}-crawlers"
+    glue_security         = "${local.name_prefix}-glue"
     taxi_glue_job         = "${local.name_prefix}-clean-yellow-trips"
-    glue_job_security     = "${local.name_prefix}-glue-jobs"
     pipeline_runs_table   = "${local.name_prefix}-pipeline-runs"
     audit_state_machine   = "${local.name_prefix}-audit"
     athena_workgroup      = local.name_prefix
     mwaa_environment      = local.name_prefix
     alerts_topic          = "${local.name_prefix}-alerts"
   }
+
+  # The AWS services that assume the project's roles (service_trust): a service may act for this
+  # account only, and the state machine's role for that one state machine.
+  trusted_services = {
+    glue = {
+      services   = ["glue.amazonaws.com"]
+      source_arn = null
+    }
+    step_functions = {
+      services   = ["states.amazonaws.com"]
+      source_arn = "arn:${local.aws.partition}:states:${local.aws.region}:${local.aws.account_id}:stateMachine:${local.names.audit_state_machine}"
+    }
+    mwaa = {
+      services   = ["airflow.amazonaws.com", "airflow-env.amazonaws.com"]
+      source_arn = null
+    }
+    vpc_flow_logs = {
+      services   = ["vpc-flow-logs.amazonaws.com"]
+      source_arn = null
+    }
+  }
+
 
   # Only variables here: the provider reads these tags, so they cannot depend on data sources.
   tags = merge(var.tags, {

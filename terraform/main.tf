@@ -1,7 +1,43 @@
 data "aws_caller_identity" "current" {}
 
+data "aws_partition" "current" {}
+
+data "aws_region" "current" {}
+
+# The trust policy of every role the modules create, written once.
+data "aws_iam_policy_document" "service_trust" {
+  for_each = local.trusted_services
+
+  statement {
+    actions = ["sts:AssumeRole"]
+
+    principals {
+      type        = "Service"
+      identifiers = each.value.services
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = [local.aws.account_id]
+    }
+
+    dynamic "condition" {
+      for_each = each.value.source_arn == null ? [] : [each.value.source_arn]
+
+      content {
+        test     = "ArnLike"
+        variable = "aws:SourceArn"
+        values   = [condition.value]
+      }
+    }
+  }
+}
+
 module "storage" {
   source = "./modules/storage"
+
+  aws = local.aws
 
   kms_key_alias                      = local.names.kms_alias
   data_lake_bucket_name              = local.names.data_lake_bucket
@@ -16,10 +52,13 @@ module "storage" {
 module "catalog" {
   source = "./modules/catalog"
 
+  aws                  = local.aws
+  crawler_trust_policy = data.aws_iam_policy_document.service_trust["glue"].json
+
   raw_crawler_name            = local.names.raw_crawler
   cleaned_crawler_name        = local.names.cleaned_crawler
   curated_crawler_name        = local.names.curated_crawler
-  security_configuration_name = local.names.crawler_security
+  security_configuration_name = local.names.glue_security
   data_lake_bucket_name       = module.storage.data_lake_bucket_name
   data_lake_bucket_arn        = module.storage.data_lake_bucket_arn
   kms_key_arn                 = module.storage.kms_key_arn
@@ -28,8 +67,11 @@ module "catalog" {
 module "processing" {
   source = "./modules/processing"
 
+  aws          = local.aws
+  trust_policy = data.aws_iam_policy_document.service_trust["glue"].json
+
   job_name                    = local.names.taxi_glue_job
-  security_configuration_name = local.names.glue_job_security
+  security_configuration_name = module.catalog.security_configuration_name
   data_lake_bucket_name       = module.storage.data_lake_bucket_name
   data_lake_bucket_arn        = module.storage.data_lake_bucket_arn
   kms_key_arn                 = module.storage.kms_key_arn
@@ -50,6 +92,9 @@ module "metadata" {
 module "workflow" {
   source = "./modules/workflow"
 
+  aws          = local.aws
+  trust_policy = data.aws_iam_policy_document.service_trust["step_functions"].json
+
   state_machine_name = local.names.audit_state_machine
   table_name         = module.metadata.table_name
   table_arn          = module.metadata.table_arn
@@ -68,6 +113,10 @@ module "analytics" {
 
 module "orchestration" {
   source = "./modules/orchestration"
+
+  aws                    = local.aws
+  execution_trust_policy = data.aws_iam_policy_document.service_trust["mwaa"].json
+  flow_logs_trust_policy = data.aws_iam_policy_document.service_trust["vpc_flow_logs"].json
 
   environment_name                 = local.names.mwaa_environment
   airflow_version                  = var.airflow_version

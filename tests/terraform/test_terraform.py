@@ -24,6 +24,7 @@ from terraform_hcl import (
     MODULES,
     TERRAFORM,
     declared_locals,
+    module_dir,
     module_text,
     named_blocks,
     parse,
@@ -54,7 +55,7 @@ def _text(value: Any) -> str:
 
 def module_locals(module: str) -> dict[str, Any]:
     found: dict[str, Any] = {}
-    for path in sorted((MODULES / module).glob("*.tf")):
+    for path in sorted(module_dir(module).glob("*.tf")):
         for block in parse(path).get("locals", []):
             found.update(block)
     return found
@@ -62,6 +63,18 @@ def module_locals(module: str) -> dict[str, Any]:
 
 def catalog_locals() -> dict[str, Any]:
     return module_locals("catalog")
+
+
+def crawler_glue_actions(crawler: str) -> list[str]:
+    """A crawler role's Glue actions: its list in local.crawlers, a concat() of the catalog
+    module's literal lists (local.x) and literal lists, resolved as Terraform would."""
+    values = catalog_locals()
+    expression = values["crawlers"][crawler]["glue_actions"]
+    arguments = re.fullmatch(r"\$\{concat\((.*)\)\}", expression, re.S).group(1)
+    actions: list[str] = []
+    for part in re.findall(r"local\.\w+|\[[^\]]*\]", arguments):
+        actions += values[part.removeprefix("local.")] if part.startswith("local.") else json.loads(part)
+    return actions
 
 
 def resolve_locals(module: str, value: str) -> str:
@@ -489,26 +502,35 @@ def test_execution_role_may_run_exactly_the_crawlers_and_the_taxi_glue_job():
 def test_buckets_are_encrypted_versioned_private_tls_only_and_expire_what_they_should():
     storage = MODULES / "storage"
     buckets = typed_blocks(storage, "resource", "aws_s3_bucket")
-    assert {"this", "access_logs"} <= set(buckets)
-    encryption = typed_blocks(storage, "resource", "aws_s3_bucket_server_side_encryption_configuration")
+    assert set(buckets) == {"this", "access_logs"}
+    # The access-log bucket goes through the same resources as the data buckets, but encryption.
+    assert module_locals("storage")["all_buckets"] == "${merge(aws_s3_bucket.this, {access_logs = aws_s3_bucket.access_logs})}"
     versioning = typed_blocks(storage, "resource", "aws_s3_bucket_versioning")
     public = typed_blocks(storage, "resource", "aws_s3_bucket_public_access_block")
-    policies = typed_blocks(storage, "data", "aws_iam_policy_document")
-    for name in buckets:
-        rule = encryption[name]["rule"][0]["apply_server_side_encryption_by_default"][0]
-        assert rule["sse_algorithm"] in ("aws:kms", "AES256")
-        assert versioning[name]["versioning_configuration"][0]["status"] == "Enabled"
-        assert all(public[name][flag] is True for flag in
-                   ("block_public_acls", "block_public_policy", "ignore_public_acls", "restrict_public_buckets"))
-        (deny_plain_http,) = [s for s in policies["bucket" if name == "this" else name]["statement"]
-                              if s.get("effect") == "Deny"]
-        assert deny_plain_http["condition"][0]["variable"] == "aws:SecureTransport"
-        assert deny_plain_http["condition"][0]["values"] == ["false"]
+    ownership = typed_blocks(storage, "resource", "aws_s3_bucket_ownership_controls")
+    bucket_policy = typed_blocks(storage, "resource", "aws_s3_bucket_policy")
+    for shared in (versioning, public, ownership, bucket_policy):
+        assert set(shared) == {"this"} and shared["this"]["for_each"] == "${local.all_buckets}"
+    assert versioning["this"]["versioning_configuration"][0]["status"] == "Enabled"
+    assert all(public["this"][flag] is True for flag in
+               ("block_public_acls", "block_public_policy", "ignore_public_acls", "restrict_public_buckets"))
+    assert ownership["this"]["rule"][0]["object_ownership"] == "BucketOwnerEnforced"
+    policy = typed_blocks(storage, "data", "aws_iam_policy_document")["bucket"]
+    assert policy["for_each"] == "${local.all_buckets}"
+    (deny_plain_http,) = [s for s in policy["statement"] if s.get("effect") == "Deny"]
+    assert deny_plain_http["condition"][0]["variable"] == "aws:SecureTransport"
+    assert deny_plain_http["condition"][0]["values"] == ["false"]
+    assert deny_plain_http["resources"] == ["${each.value.arn}", "${each.value.arn}/*"]
+    encryption = typed_blocks(storage, "resource", "aws_s3_bucket_server_side_encryption_configuration")
+    assert encryption["this"]["for_each"] == "${aws_s3_bucket.this}"
     assert encryption["this"]["rule"][0]["apply_server_side_encryption_by_default"][0]["sse_algorithm"] == "aws:kms"
-    lifecycle = typed_blocks(storage, "resource", "aws_s3_bucket_lifecycle_configuration")["this"]
-    assert "noncurrent_version_expiration" in lifecycle["rule"][0]
-    expiring = lifecycle["dynamic"][0]["rule"]
-    assert "athena_results" in expiring["for_each"] and "expiration" in expiring["content"][0]
+    assert encryption["access_logs"]["rule"][0]["apply_server_side_encryption_by_default"][0]["sse_algorithm"] == "AES256"
+    lifecycle = typed_blocks(storage, "resource", "aws_s3_bucket_lifecycle_configuration")
+    assert set(lifecycle) == {"this"} and lifecycle["this"]["for_each"] == "${local.all_buckets}"
+    assert "noncurrent_version_expiration" in lifecycle["this"]["rule"][0]
+    expiring = lifecycle["this"]["dynamic"][0]["rule"]
+    assert "local.expiring_buckets" in expiring["for_each"] and "expiration" in expiring["content"][0]
+    assert set(module_locals("storage")["expiring_buckets"]) == {"athena_results", "access_logs"}
 
 
 def test_pipeline_runs_table_fits_the_audit_item():
@@ -581,7 +603,7 @@ def test_taxi_glue_job_runs_glue_5_spark_with_airflow_owning_retries():
     }]
     assert job["worker_type"] == "G.1X"
     assert job["max_retries"] == 0
-    assert job["security_configuration"] == "${aws_glue_security_configuration.job.name}"
+    assert job["security_configuration"] == "${var.security_configuration_name}"
     assert job["execution_property"] == [{"max_concurrent_runs": "${var.max_concurrent_runs}"}]
     assert (job["number_of_workers"], job["timeout"]) == ("${var.number_of_workers}", "${var.timeout_minutes}")
     variables = named_blocks(MODULES / "processing", "variable")
@@ -658,10 +680,44 @@ def test_taxi_glue_job_role_reads_raw_writes_cleaned_and_never_touches_the_catal
     assert {resolve_locals("processing", v) for v in prefixes["values"]} == {"raw/nyc_taxi/*", "cleaned/nyc_taxi/*"}
     assert {"kms:Decrypt", "kms:GenerateDataKey"} <= actions
     assert {"logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents", "logs:AssociateKmsKey"} <= actions
-    trust = typed_blocks(MODULES / "processing", "data", "aws_iam_policy_document")["job_trust"]["statement"]
-    (assume,) = trust
-    assert assume["principals"] == [{"type": "Service", "identifiers": ["glue.amazonaws.com"]}]
-    assert assume["condition"][0]["variable"] == "aws:SourceAccount"
+
+
+# Each role the modules create, the module input that carries its trust policy, and the services
+# that may assume it.
+ROLE_TRUST = {
+    ("catalog", "crawler"): ("crawler_trust_policy", ["glue.amazonaws.com"]),
+    ("processing", "job"): ("trust_policy", ["glue.amazonaws.com"]),
+    ("workflow", "audit"): ("trust_policy", ["states.amazonaws.com"]),
+    ("orchestration", "execution"): ("execution_trust_policy", ["airflow.amazonaws.com", "airflow-env.amazonaws.com"]),
+    ("orchestration", "flow_logs"): ("flow_logs_trust_policy", ["vpc-flow-logs.amazonaws.com"]),
+}
+
+
+def test_every_role_trusts_one_service_for_this_account_through_the_one_trust_policy():
+    """The trust policy is written once, in the root module: sts:AssumeRole for the role's service,
+    on behalf of this account only, and for the audit state machine only that state machine."""
+    (document,) = [typed_blocks(TERRAFORM, "data", "aws_iam_policy_document")["service_trust"]]
+    assert document["for_each"] == "${local.trusted_services}"
+    (statement,) = document["statement"]
+    assert statement["actions"] == ["sts:AssumeRole"]
+    assert statement["principals"] == [{"type": "Service", "identifiers": "${each.value.services}"}]
+    assert statement["condition"] == [
+        {"test": "StringEquals", "variable": "aws:SourceAccount", "values": ["${local.aws.account_id}"]}
+    ]
+    (source_arn,) = statement["dynamic"]
+    assert source_arn["condition"]["content"][0]["variable"] == "aws:SourceArn"
+    trusted = module_locals("root")["trusted_services"]
+    roles = [name for directory in MODULE_DIRS[1:] for name in typed_blocks(directory, "resource", "aws_iam_role")]
+    assert len(roles) == len(ROLE_TRUST), f"a role without an entry in ROLE_TRUST: {sorted(roles)}"
+    calls = named_blocks(TERRAFORM, "module")
+    for (module, role), (variable, services) in ROLE_TRUST.items():
+        resource = typed_blocks(MODULES / module, "resource", "aws_iam_role")[role]
+        assert resource["assume_role_policy"] == f"${{var.{variable}}}"
+        key = re.fullmatch(r'\$\{data\.aws_iam_policy_document\.service_trust\["(\w+)"\]\.json\}', calls[module][variable])
+        assert key, f"module.{module}.{variable} is not the root's service_trust: {calls[module][variable]}"
+        assert trusted[key.group(1)]["services"] == services
+        assert (trusted[key.group(1)]["source_arn"] is None) == (module != "workflow")
+    assert trusted["step_functions"]["source_arn"].endswith(":stateMachine:${local.names.audit_state_machine}")
 
 
 def test_cleaned_tables_are_the_dbt_cleaned_sources_at_the_job_output_prefixes():
@@ -696,13 +752,29 @@ def test_cleaned_crawler_crawls_exactly_the_two_cleaned_tables_into_the_cleaned_
     locations = {table["location"] for table in catalog_locals()["cleaned_tables"].values()}
     assert locations == {f"{_LAKE}cleaned/nyc_taxi/yellow/", f"{_LAKE}cleaned/nyc_taxi/taxi_zones/"}
     assert not [location for location in locations if "quarantine" in location]
-    assert crawler["security_configuration"] == "${aws_glue_security_configuration.crawlers.name}"
+    assert crawler["security_configuration"] == "${aws_glue_security_configuration.this.name}"
     # Its role: read cleaned/nyc_taxi/, update the cleaned tables and add partitions, create no table.
     assert crawlers["cleaned"]["zone"] == "cleaned/nyc_taxi"
-    actions = set(crawlers["cleaned"]["glue_actions"])
+    actions = set(crawler_glue_actions("cleaned"))
     assert {"glue:UpdateTable", "glue:BatchCreatePartition"} <= actions
     assert not {a for a in actions if a.startswith(("glue:Create", "glue:Delete", "glue:BatchDelete")) and "Partition" not in a}
     assert not {a for a in actions if "Delete" in a}
+
+
+_PARTITION_UPKEEP = {"glue:GetPartition", "glue:GetPartitions", "glue:BatchGetPartition", "glue:CreatePartition",
+                     "glue:BatchCreatePartition", "glue:UpdatePartition", "glue:BatchUpdatePartition"}
+_READS = {"glue:GetDatabase", "glue:GetTable", "glue:GetTables"}
+
+
+def test_each_crawler_role_may_do_exactly_what_its_crawler_does():
+    assert {crawler: sorted(crawler_glue_actions(crawler)) for crawler in ("raw", "cleaned", "curated")} == {
+        "raw": sorted(_READS | {"glue:CreateTable", "glue:UpdateTable"} | _PARTITION_UPKEEP),
+        "cleaned": sorted(_READS | {"glue:UpdateTable"} | _PARTITION_UPKEEP),
+        "curated": sorted(_READS | {"glue:CreateTable"}),
+    }
+    statements = typed_blocks(MODULES / "catalog", "data", "aws_iam_policy_document")["crawler"]["statement"]
+    (catalog,) = [s for s in statements if s.get("sid") == "CatalogDatabase"]
+    assert catalog["actions"] == "${each.value.glue_actions}"
 
 
 def test_root_outputs_name_the_taxi_job_and_the_cleaned_crawler():

@@ -1,14 +1,18 @@
-data "aws_caller_identity" "current" {}
-
-data "aws_partition" "current" {}
-
-data "aws_region" "current" {}
-
 locals {
-  account_id  = data.aws_caller_identity.current.account_id
-  partition   = data.aws_partition.current.partition
-  region      = data.aws_region.current.region
-  glue_prefix = "arn:${local.partition}:glue:${local.region}:${local.account_id}"
+  glue_prefix = "arn:${var.aws.partition}:glue:${var.aws.region}:${var.aws.account_id}"
+
+  # What every crawler's role may do in its database: read it and its tables.
+  crawler_reads = ["glue:GetDatabase", "glue:GetTable", "glue:GetTables"]
+  # What a crawler that keeps a table's partitions may do as well.
+  partition_upkeep = [
+    "glue:GetPartition",
+    "glue:GetPartitions",
+    "glue:BatchGetPartition",
+    "glue:CreatePartition",
+    "glue:BatchCreatePartition",
+    "glue:UpdatePartition",
+    "glue:BatchUpdatePartition",
+  ]
 
   # The crawlers own the tables of these databases; dbt only reads them (as its sources).
   crawled_databases = [
@@ -20,55 +24,25 @@ locals {
   # exactly that pair.
   crawlers = {
     raw = {
-      name     = var.raw_crawler_name
-      zone     = "raw"
-      database = aws_glue_catalog_database.this["raw"].name
-      glue_actions = [
-        "glue:GetDatabase",
-        "glue:GetTable",
-        "glue:GetTables",
-        "glue:CreateTable",
-        "glue:UpdateTable",
-        "glue:GetPartition",
-        "glue:GetPartitions",
-        "glue:BatchGetPartition",
-        "glue:CreatePartition",
-        "glue:BatchCreatePartition",
-        "glue:UpdatePartition",
-        "glue:BatchUpdatePartition",
-      ]
+      name         = var.raw_crawler_name
+      zone         = "raw"
+      database     = aws_glue_catalog_database.this["raw"].name
+      glue_actions = concat(local.crawler_reads, ["glue:CreateTable", "glue:UpdateTable"], local.partition_upkeep)
     }
     # The cleaned crawler keeps the two tables declared below in step with the Parquet the taxi
     # Glue job writes: schema and year/month partitions. It creates no table of its own.
     cleaned = {
-      name     = var.cleaned_crawler_name
-      zone     = "cleaned/nyc_taxi"
-      database = aws_glue_catalog_database.this["cleaned"].name
-      glue_actions = [
-        "glue:GetDatabase",
-        "glue:GetTable",
-        "glue:GetTables",
-        "glue:UpdateTable",
-        "glue:GetPartition",
-        "glue:GetPartitions",
-        "glue:BatchGetPartition",
-        "glue:CreatePartition",
-        "glue:BatchCreatePartition",
-        "glue:UpdatePartition",
-        "glue:BatchUpdatePartition",
-      ]
+      name         = var.cleaned_crawler_name
+      zone         = "cleaned/nyc_taxi"
+      database     = aws_glue_catalog_database.this["cleaned"].name
+      glue_actions = concat(local.crawler_reads, ["glue:UpdateTable"], local.partition_upkeep)
     }
     # Update and delete behaviour are LOG for curated: the crawler may only add tables.
     curated = {
-      name     = var.curated_crawler_name
-      zone     = "curated"
-      database = aws_glue_catalog_database.this["curated"].name
-      glue_actions = [
-        "glue:GetDatabase",
-        "glue:GetTable",
-        "glue:GetTables",
-        "glue:CreateTable",
-      ]
+      name         = var.curated_crawler_name
+      zone         = "curated"
+      database     = aws_glue_catalog_database.this["curated"].name
+      glue_actions = concat(local.crawler_reads, ["glue:CreateTable"])
     }
   }
 
@@ -113,9 +87,9 @@ resource "aws_glue_classifier" "raw_lines" {
   }
 }
 
-# Crawlers only use the CloudWatch Logs part; Glue requires the S3 and job-bookmark parts as well,
-# and they are set to the same key so that a Glue job given this configuration encrypts alike.
-resource "aws_glue_security_configuration" "crawlers" {
+# One configuration for the crawlers and the Glue jobs: the crawlers use its CloudWatch Logs part,
+# the taxi job that and the S3 part (its bookmarks are off); Glue requires all three.
+resource "aws_glue_security_configuration" "this" {
   name = var.security_configuration_name
 
   encryption_configuration {
@@ -136,31 +110,12 @@ resource "aws_glue_security_configuration" "crawlers" {
   }
 }
 
-data "aws_iam_policy_document" "crawler_trust" {
-  for_each = local.crawlers
-
-  statement {
-    actions = ["sts:AssumeRole"]
-
-    principals {
-      type        = "Service"
-      identifiers = ["glue.amazonaws.com"]
-    }
-
-    condition {
-      test     = "StringEquals"
-      variable = "aws:SourceAccount"
-      values   = [local.account_id]
-    }
-  }
-}
-
 resource "aws_iam_role" "crawler" {
   for_each = local.crawlers
 
   name               = "${each.value.name}-crawler"
   description        = "Glue crawler ${each.value.name}: reads ${each.value.zone}/ and writes the ${each.value.database} database."
-  assume_role_policy = data.aws_iam_policy_document.crawler_trust[each.key].json
+  assume_role_policy = var.crawler_trust_policy
 }
 
 data "aws_iam_policy_document" "crawler" {
@@ -192,7 +147,7 @@ data "aws_iam_policy_document" "crawler" {
     condition {
       test     = "StringEquals"
       variable = "kms:ViaService"
-      values   = ["s3.${local.region}.amazonaws.com"]
+      values   = ["s3.${var.aws.region}.amazonaws.com"]
     }
   }
 
@@ -217,7 +172,7 @@ data "aws_iam_policy_document" "crawler" {
       "logs:PutLogEvents",
       "logs:AssociateKmsKey",
     ]
-    resources = ["arn:${local.partition}:logs:${local.region}:${local.account_id}:log-group:/aws-glue/crawlers*"]
+    resources = ["arn:${var.aws.partition}:logs:${var.aws.region}:${var.aws.account_id}:log-group:/aws-glue/crawlers*"]
   }
 }
 
@@ -235,7 +190,7 @@ resource "aws_glue_crawler" "raw" {
   role                   = aws_iam_role.crawler["raw"].arn
   database_name          = local.crawlers.raw.database
   classifiers            = [aws_glue_classifier.raw_lines.name]
-  security_configuration = aws_glue_security_configuration.crawlers.name
+  security_configuration = aws_glue_security_configuration.this.name
 
   s3_target {
     path = "s3://${var.data_lake_bucket_name}/raw/events/"
@@ -281,7 +236,7 @@ resource "aws_glue_crawler" "curated" {
   description            = "Registers Iceberg tables created under curated/ outside dbt; dbt-athena owns the tables it creates."
   role                   = aws_iam_role.crawler["curated"].arn
   database_name          = local.crawlers.curated.database
-  security_configuration = aws_glue_security_configuration.crawlers.name
+  security_configuration = aws_glue_security_configuration.this.name
 
   iceberg_target {
     paths                   = ["s3://${var.data_lake_bucket_name}/curated/"]
@@ -352,7 +307,7 @@ resource "aws_glue_crawler" "cleaned" {
   description            = "Keeps cleaned.yellow_trips and cleaned.taxi_zones in step with the Parquet the taxi Glue job writes under cleaned/nyc_taxi/: columns and year/month partitions."
   role                   = aws_iam_role.crawler["cleaned"].arn
   database_name          = local.crawlers.cleaned.database
-  security_configuration = aws_glue_security_configuration.crawlers.name
+  security_configuration = aws_glue_security_configuration.this.name
 
   # Catalog targets, not S3 paths: the crawler crawls each table's location and updates that
   # table, so the names stay exactly those dbt reads (see local.cleaned_tables).

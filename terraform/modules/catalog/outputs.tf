@@ -62,3 +62,8 @@ output "curated_crawler_arn" {
   description = "ARN of the curated crawler."
   value       = aws_glue_crawler.curated.arn
 }
+
+output "security_configuration_name" {
+  description = "Name of the Glue security configuration for the Glue jobs (and the crawlers): KMS for logs, bookmarks and S3 output."
+  value       = aws_glue_security_configuration.this.name
+}

@@ -25,7 +25,7 @@ variable "curated_crawler_name" {
 }
 
 variable "security_configuration_name" {
-  description = "Name of the Glue security configuration that encrypts the crawlers' logs."
+  description = "Name of the Glue security configuration that the crawlers and the Glue jobs run with."
   type        = string
 }
 
@@ -53,4 +53,14 @@ variable "iceberg_maximum_traversal_depth" {
     condition     = var.iceberg_maximum_traversal_depth >= 1 && var.iceberg_maximum_traversal_depth <= 20
     error_message = "iceberg_maximum_traversal_depth must be between 1 and 20."
   }
+}
+
+variable "aws" {
+  description = "Account id, partition and region that the module builds its ARNs from, read once by the root module."
+  type        = object({ account_id = string, partition = string, region = string })
+}
+
+variable "crawler_trust_policy" {
+  description = "Trust policy (JSON) of the crawlers' roles: Glue may assume them on behalf of this account."
+  type        = string
 }

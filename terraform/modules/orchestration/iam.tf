@@ -1,29 +1,12 @@
 locals {
-  glue_prefix = "arn:${local.partition}:glue:${local.region}:${local.account_id}"
-  logs_prefix = "arn:${local.partition}:logs:${local.region}:${local.account_id}"
-}
-
-data "aws_iam_policy_document" "execution_trust" {
-  statement {
-    actions = ["sts:AssumeRole"]
-
-    principals {
-      type        = "Service"
-      identifiers = ["airflow.amazonaws.com", "airflow-env.amazonaws.com"]
-    }
-
-    condition {
-      test     = "StringEquals"
-      variable = "aws:SourceAccount"
-      values   = [local.account_id]
-    }
-  }
+  glue_prefix = "arn:${var.aws.partition}:glue:${var.aws.region}:${var.aws.account_id}"
+  logs_prefix = "arn:${var.aws.partition}:logs:${var.aws.region}:${var.aws.account_id}"
 }
 
 resource "aws_iam_role" "execution" {
   name               = "${var.environment_name}-mwaa-execution"
   description        = "MWAA ${var.environment_name}: what the environment itself needs plus exactly the AWS calls the lakehouse DAGs make."
-  assume_role_policy = data.aws_iam_policy_document.execution_trust.json
+  assume_role_policy = var.execution_trust_policy
 }
 
 # Each statement is one concern; actions are literal lists so that tests can read them.
@@ -94,7 +77,7 @@ data "aws_iam_policy_document" "execution" {
       "sqs:ReceiveMessage",
       "sqs:SendMessage",
     ]
-    resources = ["arn:${local.partition}:sqs:${local.region}:*:airflow-celery-*"]
+    resources = ["arn:${var.aws.partition}:sqs:${var.aws.region}:*:airflow-celery-*"]
   }
 
   statement {
@@ -106,8 +89,8 @@ data "aws_iam_policy_document" "execution" {
       test     = "StringLike"
       variable = "kms:ViaService"
       values = [
-        "sqs.${local.region}.amazonaws.com",
-        "s3.${local.region}.amazonaws.com",
+        "sqs.${var.aws.region}.amazonaws.com",
+        "s3.${var.aws.region}.amazonaws.com",
       ]
     }
   }
@@ -135,7 +118,7 @@ data "aws_iam_policy_document" "execution" {
   statement {
     sid       = "AuditStateMachineExecutions"
     actions   = ["states:DescribeExecution"]
-    resources = ["arn:${local.partition}:states:${local.region}:${local.account_id}:execution:${var.audit_state_machine_name}:*"]
+    resources = ["arn:${var.aws.partition}:states:${var.aws.region}:${var.aws.account_id}:execution:${var.audit_state_machine_name}:*"]
   }
 
   statement {
@@ -160,7 +143,7 @@ data "aws_iam_policy_document" "execution" {
   statement {
     sid       = "AthenaDataCatalog"
     actions   = ["athena:GetDataCatalog"]
-    resources = ["arn:${local.partition}:athena:${local.region}:${local.account_id}:datacatalog/AwsDataCatalog"]
+    resources = ["arn:${var.aws.partition}:athena:${var.aws.region}:${var.aws.account_id}:datacatalog/AwsDataCatalog"]
   }
 
   # Athena runs DDL against the Glue catalog with the caller's credentials: dbt creates and
@@ -255,8 +238,8 @@ data "aws_iam_policy_document" "execution" {
       test     = "StringLike"
       variable = "kms:ViaService"
       values = [
-        "s3.${local.region}.amazonaws.com",
-        "sns.${local.region}.amazonaws.com",
+        "s3.${var.aws.region}.amazonaws.com",
+        "sns.${var.aws.region}.amazonaws.com",
       ]
     }
   }

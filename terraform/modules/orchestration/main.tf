@@ -1,14 +1,5 @@
-data "aws_caller_identity" "current" {}
-
-data "aws_partition" "current" {}
-
-data "aws_region" "current" {}
-
 locals {
-  account_id      = data.aws_caller_identity.current.account_id
-  partition       = data.aws_partition.current.partition
-  region          = data.aws_region.current.region
-  environment_arn = "arn:${local.partition}:airflow:${local.region}:${local.account_id}:environment/${var.environment_name}"
+  environment_arn = "arn:${var.aws.partition}:airflow:${var.aws.region}:${var.aws.account_id}:environment/${var.environment_name}"
 
   create_network = length(var.subnet_ids) == 0
 
@@ -107,7 +98,7 @@ data "aws_iam_policy_document" "alerts" {
 
     principals {
       type        = "AWS"
-      identifiers = ["arn:${local.partition}:iam::${local.account_id}:root"]
+      identifiers = ["arn:${var.aws.partition}:iam::${var.aws.account_id}:root"]
     }
   }
 

@@ -45,31 +45,12 @@ resource "aws_cloudwatch_log_group" "flow_logs" {
   kms_key_id        = var.kms_key_arn
 }
 
-data "aws_iam_policy_document" "flow_logs_trust" {
-  count = local.create_network ? 1 : 0
-
-  statement {
-    actions = ["sts:AssumeRole"]
-
-    principals {
-      type        = "Service"
-      identifiers = ["vpc-flow-logs.amazonaws.com"]
-    }
-
-    condition {
-      test     = "StringEquals"
-      variable = "aws:SourceAccount"
-      values   = [local.account_id]
-    }
-  }
-}
-
 resource "aws_iam_role" "flow_logs" {
   count = local.create_network ? 1 : 0
 
   name               = "${var.environment_name}-flow-logs"
   description        = "Delivers the ${var.environment_name} VPC flow logs to CloudWatch Logs."
-  assume_role_policy = data.aws_iam_policy_document.flow_logs_trust[0].json
+  assume_role_policy = var.flow_logs_trust_policy
 }
 
 data "aws_iam_policy_document" "flow_logs" {

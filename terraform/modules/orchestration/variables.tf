@@ -173,3 +173,18 @@ variable "athena_results_bucket_arn" {
   description = "ARN of the Athena query results bucket."
   type        = string
 }
+
+variable "aws" {
+  description = "Account id, partition and region that the module builds its ARNs from, read once by the root module."
+  type        = object({ account_id = string, partition = string, region = string })
+}
+
+variable "execution_trust_policy" {
+  description = "Trust policy (JSON) of the MWAA execution role: MWAA may assume it on behalf of this account."
+  type        = string
+}
+
+variable "flow_logs_trust_policy" {
+  description = "Trust policy (JSON) of the flow-log role, used when the module creates the VPC: VPC Flow Logs may assume it on behalf of this account."
+  type        = string
+}

@@ -1,14 +1,5 @@
-data "aws_caller_identity" "current" {}
-
-data "aws_partition" "current" {}
-
-data "aws_region" "current" {}
-
 locals {
-  account_id = data.aws_caller_identity.current.account_id
-  partition  = data.aws_partition.current.partition
-  region     = data.aws_region.current.region
-  lake       = "s3://${var.data_lake_bucket_name}"
+  lake = "s3://${var.data_lake_bucket_name}"
 
   # The job's whole footprint in the lake: it reads raw/nyc_taxi/ and writes cleaned/nyc_taxi/.
   raw_prefix     = "raw/nyc_taxi"
@@ -30,49 +21,10 @@ resource "aws_s3_object" "script" {
   bucket_key_enabled     = true
 }
 
-# Glue requires all three parts; the job uses the CloudWatch and S3 ones (bookmarks are off).
-resource "aws_glue_security_configuration" "job" {
-  name = var.security_configuration_name
-
-  encryption_configuration {
-    cloudwatch_encryption {
-      cloudwatch_encryption_mode = "SSE-KMS"
-      kms_key_arn                = var.kms_key_arn
-    }
-
-    job_bookmarks_encryption {
-      job_bookmarks_encryption_mode = "CSE-KMS"
-      kms_key_arn                   = var.kms_key_arn
-    }
-
-    s3_encryption {
-      s3_encryption_mode = "SSE-KMS"
-      kms_key_arn        = var.kms_key_arn
-    }
-  }
-}
-
-data "aws_iam_policy_document" "job_trust" {
-  statement {
-    actions = ["sts:AssumeRole"]
-
-    principals {
-      type        = "Service"
-      identifiers = ["glue.amazonaws.com"]
-    }
-
-    condition {
-      test     = "StringEquals"
-      variable = "aws:SourceAccount"
-      values   = [local.account_id]
-    }
-  }
-}
-
 resource "aws_iam_role" "job" {
   name               = "${var.job_name}-glue"
   description        = "Glue job ${var.job_name}: reads raw/nyc_taxi/ and its script, writes cleaned/nyc_taxi/. No Data Catalog access: the cleaned crawler catalogs what it writes."
-  assume_role_policy = data.aws_iam_policy_document.job_trust.json
+  assume_role_policy = var.trust_policy
 }
 
 # Each statement is one concern; actions are literal lists so that tests can read them.
@@ -118,7 +70,7 @@ data "aws_iam_policy_document" "job" {
     condition {
       test     = "StringEquals"
       variable = "kms:ViaService"
-      values   = ["s3.${local.region}.amazonaws.com"]
+      values   = ["s3.${var.aws.region}.amazonaws.com"]
     }
   }
 
@@ -132,7 +84,7 @@ data "aws_iam_policy_document" "job" {
       "logs:PutLogEvents",
       "logs:AssociateKmsKey",
     ]
-    resources = ["arn:${local.partition}:logs:${local.region}:${local.account_id}:log-group:/aws-glue/*"]
+    resources = ["arn:${var.aws.partition}:logs:${var.aws.region}:${var.aws.account_id}:log-group:/aws-glue/*"]
   }
 
   # --enable-metrics: PutMetricData has no resource type; the namespace condition keeps the role
@@ -165,7 +117,7 @@ resource "aws_glue_job" "clean_yellow_trips" {
   worker_type            = "G.1X"
   number_of_workers      = var.number_of_workers
   timeout                = var.timeout_minutes
-  security_configuration = aws_glue_security_configuration.job.name
+  security_configuration = var.security_configuration_name
 
   # Airflow owns retries: a Glue-side retry would run behind the task's back and count twice.
   max_retries = 0

@@ -9,7 +9,7 @@ variable "script_path" {
 }
 
 variable "security_configuration_name" {
-  description = "Name of the Glue security configuration that encrypts the job's logs, bookmarks and S3 output with the KMS key."
+  description = "Name of the Glue security configuration the job runs with (the catalog module's): its logs and S3 output are encrypted with the KMS key."
   type        = string
 }
 
@@ -59,4 +59,14 @@ variable "max_concurrent_runs" {
     condition     = var.max_concurrent_runs >= 1
     error_message = "max_concurrent_runs must be at least 1."
   }
+}
+
+variable "aws" {
+  description = "Account id, partition and region that the module builds its ARNs from, read once by the root module."
+  type        = object({ account_id = string, partition = string, region = string })
+}
+
+variable "trust_policy" {
+  description = "Trust policy (JSON) of the Glue job's role: Glue may assume it on behalf of this account."
+  type        = string
 }

@@ -1,21 +1,21 @@
-data "aws_caller_identity" "current" {}
-
-data "aws_partition" "current" {}
-
-data "aws_region" "current" {}
-
 locals {
-  account_id = data.aws_caller_identity.current.account_id
-  partition  = data.aws_partition.current.partition
-  region     = data.aws_region.current.region
-
-  # The buckets that hold project data. The access-log bucket is declared on its own below: S3
-  # server access logging cannot deliver into a bucket whose default encryption is SSE-KMS, so it
-  # cannot share their configuration.
+  # The buckets that hold project data: encrypted with the KMS key, their access logged. The
+  # access-log bucket is declared on its own below (S3 server access logging cannot deliver into
+  # a bucket whose default encryption is SSE-KMS), and shares everything else with them through
+  # local.all_buckets.
   buckets = {
     data_lake      = var.data_lake_bucket_name
     athena_results = var.athena_results_bucket_name
     mwaa           = var.mwaa_bucket_name
+  }
+
+  all_buckets = merge(aws_s3_bucket.this, { access_logs = aws_s3_bucket.access_logs })
+
+  # Buckets whose objects themselves expire, after this many days; the others keep their data
+  # until someone deletes it.
+  expiring_buckets = {
+    athena_results = var.athena_results_expiration_days
+    access_logs    = var.access_logs_expiration_days
   }
 }
 
@@ -34,7 +34,7 @@ data "aws_iam_policy_document" "kms" {
 
     principals {
       type        = "AWS"
-      identifiers = ["arn:${local.partition}:iam::${local.account_id}:root"]
+      identifiers = ["arn:${var.aws.partition}:iam::${var.aws.account_id}:root"]
     }
   }
 
@@ -54,13 +54,13 @@ data "aws_iam_policy_document" "kms" {
 
     principals {
       type        = "Service"
-      identifiers = ["logs.${local.region}.amazonaws.com"]
+      identifiers = ["logs.${var.aws.region}.amazonaws.com"]
     }
 
     condition {
       test     = "ArnLike"
       variable = "kms:EncryptionContext:aws:logs:arn"
-      values   = ["arn:${local.partition}:logs:${local.region}:${local.account_id}:log-group:*"]
+      values   = ["arn:${var.aws.partition}:logs:${var.aws.region}:${var.aws.account_id}:log-group:*"]
     }
   }
 }
@@ -86,7 +86,7 @@ resource "aws_s3_bucket" "this" {
 }
 
 resource "aws_s3_bucket_ownership_controls" "this" {
-  for_each = aws_s3_bucket.this
+  for_each = local.all_buckets
 
   bucket = each.value.id
 
@@ -96,7 +96,7 @@ resource "aws_s3_bucket_ownership_controls" "this" {
 }
 
 resource "aws_s3_bucket_public_access_block" "this" {
-  for_each = aws_s3_bucket.this
+  for_each = local.all_buckets
 
   bucket                  = each.value.id
   block_public_acls       = true
@@ -106,7 +106,7 @@ resource "aws_s3_bucket_public_access_block" "this" {
 }
 
 resource "aws_s3_bucket_versioning" "this" {
-  for_each = aws_s3_bucket.this
+  for_each = local.all_buckets
 
   bucket = each.value.id
 
@@ -141,7 +141,7 @@ resource "aws_s3_bucket_logging" "this" {
 }
 
 resource "aws_s3_bucket_lifecycle_configuration" "this" {
-  for_each = aws_s3_bucket.this
+  for_each = local.all_buckets
 
   bucket = each.value.id
 
@@ -160,9 +160,8 @@ resource "aws_s3_bucket_lifecycle_configuration" "this" {
     }
   }
 
-  # Only query results are disposable; lake data and deployed code stay until someone deletes them.
   dynamic "rule" {
-    for_each = each.key == "athena_results" ? [var.athena_results_expiration_days] : []
+    for_each = contains(keys(local.expiring_buckets), each.key) ? [local.expiring_buckets[each.key]] : []
 
     content {
       id     = "expire-objects"
@@ -181,7 +180,7 @@ resource "aws_s3_bucket_lifecycle_configuration" "this" {
 }
 
 data "aws_iam_policy_document" "bucket" {
-  for_each = aws_s3_bucket.this
+  for_each = local.all_buckets
 
   statement {
     sid       = "DenyInsecureTransport"
@@ -200,10 +199,39 @@ data "aws_iam_policy_document" "bucket" {
       values   = ["false"]
     }
   }
+
+  # With BucketOwnerEnforced there are no ACLs, so the logging service is let into the access-log
+  # bucket by policy, and only for this account's data buckets.
+  dynamic "statement" {
+    for_each = each.key == "access_logs" ? [each.value.arn] : []
+
+    content {
+      sid       = "S3ServerAccessLogDelivery"
+      actions   = ["s3:PutObject"]
+      resources = ["${statement.value}/*"]
+
+      principals {
+        type        = "Service"
+        identifiers = ["logging.s3.amazonaws.com"]
+      }
+
+      condition {
+        test     = "StringEquals"
+        variable = "aws:SourceAccount"
+        values   = [var.aws.account_id]
+      }
+
+      condition {
+        test     = "ArnLike"
+        variable = "aws:SourceArn"
+        values   = [for bucket in aws_s3_bucket.this : bucket.arn]
+      }
+    }
+  }
 }
 
 resource "aws_s3_bucket_policy" "this" {
-  for_each = aws_s3_bucket.this
+  for_each = local.all_buckets
 
   bucket = each.value.id
   policy = data.aws_iam_policy_document.bucket[each.key].json
@@ -220,30 +248,6 @@ resource "aws_s3_bucket" "access_logs" {
   bucket = var.access_logs_bucket_name
 }
 
-resource "aws_s3_bucket_ownership_controls" "access_logs" {
-  bucket = aws_s3_bucket.access_logs.id
-
-  rule {
-    object_ownership = "BucketOwnerEnforced"
-  }
-}
-
-resource "aws_s3_bucket_public_access_block" "access_logs" {
-  bucket                  = aws_s3_bucket.access_logs.id
-  block_public_acls       = true
-  block_public_policy     = true
-  ignore_public_acls      = true
-  restrict_public_buckets = true
-}
-
-resource "aws_s3_bucket_versioning" "access_logs" {
-  bucket = aws_s3_bucket.access_logs.id
-
-  versioning_configuration {
-    status = "Enabled"
-  }
-}
-
 resource "aws_s3_bucket_server_side_encryption_configuration" "access_logs" {
   bucket = aws_s3_bucket.access_logs.id
 
@@ -252,82 +256,4 @@ resource "aws_s3_bucket_server_side_encryption_configuration" "access_logs" {
       sse_algorithm = "AES256"
     }
   }
-}
-
-resource "aws_s3_bucket_lifecycle_configuration" "access_logs" {
-  bucket = aws_s3_bucket.access_logs.id
-
-  rule {
-    id     = "expire-access-logs"
-    status = "Enabled"
-
-    filter {}
-
-    expiration {
-      days = var.access_logs_expiration_days
-    }
-
-    noncurrent_version_expiration {
-      noncurrent_days = var.noncurrent_version_expiration_days
-    }
-
-    abort_incomplete_multipart_upload {
-      days_after_initiation = var.abort_incomplete_multipart_upload_days
-    }
-  }
-
-  depends_on = [aws_s3_bucket_versioning.access_logs]
-}
-
-data "aws_iam_policy_document" "access_logs" {
-  statement {
-    sid       = "DenyInsecureTransport"
-    effect    = "Deny"
-    actions   = ["s3:*"]
-    resources = [aws_s3_bucket.access_logs.arn, "${aws_s3_bucket.access_logs.arn}/*"]
-
-    principals {
-      type        = "*"
-      identifiers = ["*"]
-    }
-
-    condition {
-      test     = "Bool"
-      variable = "aws:SecureTransport"
-      values   = ["false"]
-    }
-  }
-
-  # With BucketOwnerEnforced there are no ACLs, so the logging service is let in by policy, and
-  # only for this account's three data buckets.
-  statement {
-    sid       = "S3ServerAccessLogDelivery"
-    actions   = ["s3:PutObject"]
-    resources = ["${aws_s3_bucket.access_logs.arn}/*"]
-
-    principals {
-      type        = "Service"
-      identifiers = ["logging.s3.amazonaws.com"]
-    }
-
-    condition {
-      test     = "StringEquals"
-      variable = "aws:SourceAccount"
-      values   = [local.account_id]
-    }
-
-    condition {
-      test     = "ArnLike"
-      variable = "aws:SourceArn"
-      values   = [for bucket in aws_s3_bucket.this : bucket.arn]
-    }
-  }
-}
-
-resource "aws_s3_bucket_policy" "access_logs" {
-  bucket = aws_s3_bucket.access_logs.id
-  policy = data.aws_iam_policy_document.access_logs.json
-
-  # S3 refuses to change a bucket's policy and its public access block at the same time.
-  depends_on = [aws_s3_bucket_public_access_block.access_logs]
 }

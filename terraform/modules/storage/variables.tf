@@ -82,3 +82,8 @@ variable "abort_incomplete_multipart_upload_days" {
     error_message = "abort_incomplete_multipart_upload_days must be at least 1."
   }
 }
+
+variable "aws" {
+  description = "Account id, partition and region that the module builds its ARNs from, read once by the root module."
+  type        = object({ account_id = string, partition = string, region = string })
+}

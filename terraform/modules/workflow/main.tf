@@ -1,16 +1,3 @@
-data "aws_caller_identity" "current" {}
-
-data "aws_partition" "current" {}
-
-data "aws_region" "current" {}
-
-locals {
-  account_id        = data.aws_caller_identity.current.account_id
-  partition         = data.aws_partition.current.partition
-  region            = data.aws_region.current.region
-  state_machine_arn = "arn:${local.partition}:states:${local.region}:${local.account_id}:stateMachine:${var.state_machine_name}"
-}
-
 # The /aws/vendedlogs/ prefix keeps Step Functions from adding a statement per log group to the
 # account's CloudWatch Logs resource policy, which has a small size limit.
 resource "aws_cloudwatch_log_group" "audit" {
@@ -19,33 +6,10 @@ resource "aws_cloudwatch_log_group" "audit" {
   kms_key_id        = var.kms_key_arn
 }
 
-data "aws_iam_policy_document" "audit_trust" {
-  statement {
-    actions = ["sts:AssumeRole"]
-
-    principals {
-      type        = "Service"
-      identifiers = ["states.amazonaws.com"]
-    }
-
-    condition {
-      test     = "StringEquals"
-      variable = "aws:SourceAccount"
-      values   = [local.account_id]
-    }
-
-    condition {
-      test     = "ArnLike"
-      variable = "aws:SourceArn"
-      values   = [local.state_machine_arn]
-    }
-  }
-}
-
 resource "aws_iam_role" "audit" {
   name               = "${var.state_machine_name}-state-machine"
   description        = "Audit state machine ${var.state_machine_name}: writes run items to ${var.table_name}, nothing else."
-  assume_role_policy = data.aws_iam_policy_document.audit_trust.json
+  assume_role_policy = var.trust_policy
 }
 
 data "aws_iam_policy_document" "audit" {
@@ -65,7 +29,7 @@ data "aws_iam_policy_document" "audit" {
     condition {
       test     = "StringEquals"
       variable = "kms:ViaService"
-      values   = ["dynamodb.${local.region}.amazonaws.com"]
+      values   = ["dynamodb.${var.aws.region}.amazonaws.com"]
     }
   }
 

@@ -28,3 +28,13 @@ variable "log_retention_days" {
     error_message = "log_retention_days must be a retention period CloudWatch Logs accepts (1, 3, 5, 7, 14, 30, ... 365, ... 3653)."
   }
 }
+
+variable "aws" {
+  description = "Account id, partition and region that the module builds its ARNs from, read once by the root module."
+  type        = object({ account_id = string, partition = string, region = string })
+}
+
+variable "trust_policy" {
+  description = "Trust policy (JSON) of the state machine's role: Step Functions may assume it for this state machine only."
+  type        = string
+}

@@ -89,8 +89,8 @@ def _run_dates(pipeline_name: str, dates: list[date]) -> bool:
 
 def cmd_run(args: argparse.Namespace) -> int:
     _settings()
-    dates = [d.replace(day=1) for d in args.dates] if args.pipeline == "nyc_taxi" else args.dates
-    return 0 if _run_dates(args.pipeline, dates) else 1
+    pipeline = _pipeline(args.pipeline)
+    return 0 if _run_dates(pipeline.name, [pipeline.interval_start_of(d) for d in args.dates]) else 1
 
 
 def cmd_backfill(args: argparse.Namespace) -> int:
@@ -106,7 +106,7 @@ def cmd_backfill(args: argparse.Namespace) -> int:
     print(f"scheduler, DAG processor and API server logs: {log_path}; task logs: {airflow_home.task_log_dir()}")
     with output_to(settings.reports_dir / "airflow-runs.log"):
         airflow_home.initialise()
-    first, last = (d.replace(day=1) if pipeline.name == "nyc_taxi" else d for d in (args.first, args.last))
+    first, last = (pipeline.interval_start_of(d) for d in (args.first, args.last))
     runs = run_backfill(
         pipeline, first, last, log_path=log_path,
         max_active_runs=args.max_active_runs, reprocess_behavior=args.reprocess_behavior,
@@ -262,7 +262,7 @@ def parser() -> argparse.ArgumentParser:
 
     run = commands.add_parser("run", help="run a pipeline's DAG through Airflow for data dates (taxi: months)")
     run.add_argument("dates", type=_date_or_month, nargs="+", metavar="YYYY-MM-DD|YYYY-MM")
-    run.add_argument("--pipeline", choices=("events", "nyc_taxi"), default="events")
+    run.add_argument("--pipeline", choices=[p.name for p in PIPELINES], default="events")
     run.set_defaults(func=cmd_run)
 
     backfill = commands.add_parser(
@@ -270,7 +270,7 @@ def parser() -> argparse.ArgumentParser:
     )
     backfill.add_argument("first", type=_date_or_month, metavar="FROM")
     backfill.add_argument("last", type=_date_or_month, metavar="TO")
-    backfill.add_argument("--pipeline", choices=("events", "nyc_taxi"), default="events")
+    backfill.add_argument("--pipeline", choices=[p.name for p in PIPELINES], default="events")
     backfill.add_argument("--max-active-runs", type=int, default=2)
     backfill.add_argument("--reprocess-behavior", choices=("none", "completed", "failed"), default="none")
     backfill.set_defaults(func=cmd_backfill)

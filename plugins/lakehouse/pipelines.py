@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 
 from dateutil.relativedelta import relativedelta
 
@@ -36,6 +36,12 @@ class Pipeline:
     accounts: tuple[Account, ...] = ()
     start_date: datetime = datetime(2026, 1, 1, tzinfo=timezone.utc)
     tags: tuple[str, ...] = field(default_factory=tuple)
+
+    def interval_start_of(self, day: date) -> date:
+        """The first date of the run interval that holds ``day``: the day itself for a daily
+        pipeline, the first of its month for a monthly one."""
+        monthly = isinstance(self.interval, relativedelta) and self.interval.months
+        return day.replace(day=1) if monthly else day
 
 
 EVENTS = Pipeline(

@@ -20,10 +20,6 @@ TARGETS = ("local", "aws")
 # accepted_event_types and the accepted_values test on fct_events); a test keeps them equal.
 ACCEPTED_EVENT_TYPES = ("page_view", "click", "search", "add_to_cart", "purchase")
 
-# Per raw table: the mart that its usable rows reach, and the quarantine model that keeps the rest
-# (with the column that scopes it to a run's interval; None when it holds every landed line).
-QUARANTINE_MODELS = {"events": ("quarantine_raw_events", "partition_date"), "users": ("quarantine_raw_users", None)}
-
 # The local DuckDB file takes one writer at a time: every task that opens it runs in this pool.
 DUCKDB_POOL = "lakehouse_duckdb"
 

@@ -25,13 +25,15 @@ LISTING_KEY = "raw_files"
 class Account:
     """Where one raw table's lines go: the intermediate model that checks each of them, the mart
     its usable lines reach (with the date column that places a row in an interval), and the
-    quarantine model that keeps the rest, duplicates included."""
+    quarantine model that keeps the rest, duplicates included (with the column that scopes it to
+    a run's interval; None when it holds every landed line)."""
 
     raw_table: str
     checked_model: str
     mart: str
     mart_interval_column: str
     quarantine_model: str
+    quarantine_interval_column: str | None = None
 
 
 def _in_interval(column: str, start: date, end: date) -> str:

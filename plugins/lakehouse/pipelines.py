@@ -56,7 +56,7 @@ EVENTS = Pipeline(
     marts=("fct_events", "dim_users"),
     quarantine_sources={"events": "fct_events", "users": "dim_users"},
     accounts=(
-        Account("events", "int_events_checked", "fct_events", "event_date", "quarantine_raw_events"),
+        Account("events", "int_events_checked", "fct_events", "event_date", "quarantine_raw_events", "partition_date"),
         Account("users", "int_users_checked", "dim_users", "last_landed_date", "quarantine_raw_users"),
     ),
     description=(

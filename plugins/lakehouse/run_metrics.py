@@ -15,7 +15,8 @@ from pyiceberg.catalog import Catalog
 from pyiceberg.exceptions import NoSuchTableError
 from pyiceberg.expressions import AlwaysTrue, And, GreaterThanOrEqual, LessThan
 
-from lakehouse.config import QUARANTINE_MODELS, Settings
+from lakehouse.config import Settings
+from lakehouse.conservation import Account
 from lakehouse.iceberg_writer import ROWS_WRITTEN_PROPERTY, RUN_ID_PROPERTY
 from lakehouse.pipelines import Pipeline
 
@@ -35,10 +36,10 @@ def rows_written(catalog: Catalog, identifier: str, run_id: str) -> int | None:
     return None
 
 
-def quarantine_reasons(catalog: Catalog, source: str, start: date, end: date) -> Counter:
-    model, interval_column = QUARANTINE_MODELS[source]
+def quarantine_reasons(catalog: Catalog, account: Account, start: date, end: date) -> Counter:
+    interval_column = account.quarantine_interval_column
     try:
-        table = catalog.load_table(f"quarantine.{model}")
+        table = catalog.load_table(f"quarantine.{account.quarantine_model}")
     except NoSuchTableError:
         return Counter()
     row_filter = (
@@ -71,9 +72,10 @@ def collect(
         mart: {"rows_written": rows_written(catalog, f"curated.{mart}", run_id)} for mart in pipeline.marts
     }
     reasons: dict[str, dict[str, int]] = {}
+    accounts = {account.raw_table: account for account in pipeline.accounts}
     for source, mart in pipeline.quarantine_sources.items():
-        if source in QUARANTINE_MODELS:
-            counted = quarantine_reasons(catalog, source, start, end)
+        if source in accounts:
+            counted = quarantine_reasons(catalog, accounts[source], start, end)
         else:
             counted = glue_quarantine_reasons(settings.cleaned_dir, start)
         reasons[source] = dict(sorted(counted.items()))

@@ -310,12 +310,12 @@ def run_catalog(catalog):
 
 def test_quarantine_reasons_scoped_to_interval_for_events_only(run_catalog):
     start, end = date(2026, 2, 24), date(2026, 2, 25)
-    assert run_metrics.quarantine_reasons(run_catalog, "events", start, end) == {
+    assert run_metrics.quarantine_reasons(run_catalog, EVENTS_PIPELINE.accounts[0], start, end) == {
         "bad_json": 2,
         "missing_event_id": 1,
         "duplicate": 3,
     }
-    assert run_metrics.quarantine_reasons(run_catalog, "users", start, end) == {
+    assert run_metrics.quarantine_reasons(run_catalog, EVENTS_PIPELINE.accounts[1], start, end) == {
         "bad_email": 2,
         "duplicate": 1,
         "missing_user_id": 1,
@@ -323,7 +323,7 @@ def test_quarantine_reasons_scoped_to_interval_for_events_only(run_catalog):
 
 
 def test_quarantine_reasons_without_table_is_empty(catalog):
-    assert run_metrics.quarantine_reasons(catalog, "events", date(2026, 2, 24), date(2026, 2, 25)) == {}
+    assert run_metrics.quarantine_reasons(catalog, EVENTS_PIPELINE.accounts[0], date(2026, 2, 24), date(2026, 2, 25)) == {}
 
 
 def test_collect(run_catalog):

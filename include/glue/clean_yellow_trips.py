@@ -1,76 +1,9 @@
 """Clean one month of NYC TLC yellow-taxi trips: raw zone -> cleaned zone + quarantine.
 
-Why this job exists: TLC files arrive in more than one shape (CSV with TLC's text formatting,
-Parquet with TLC's 2024 types, columns added over the years, a capital A in ``Airport_fee`` in
-some years only) and with real dirt in them (refunds booked as negative amounts, a pickup in the
-previous month, zero passengers). dbt should see one typed table with one set of names, and
-every row that cannot be used should be kept, with the reason, where someone can look at it.
-
-The same script runs on AWS Glue 5 (Spark 3.5, Python 3.11) and, for the local target, with plain
-pyspark in its own process::
-
-    python include/glue/clean_yellow_trips.py --YEAR 2024 --MONTH 1 \\
-        --RAW_URI <raw>/nyc_taxi/yellow/ --CLEANED_URI <cleaned>/nyc_taxi/yellow/ \\
-        --QUARANTINE_URI <cleaned>/nyc_taxi/yellow_quarantine/
-
-With ``--ZONE_LOOKUP_URI <raw>/nyc_taxi/taxi_zone_lookup/ --ZONES_URI <cleaned>/nyc_taxi/taxi_zones/``
-it also copies TLC's zone lookup CSV (LocationID, Borough, Zone, service_zone), landed in the raw
-zone like the trips, to Parquet with snake_case names. When no lookup is landed the cleaned zones
-are emptied, and the summary says ``"zone_lookup_rows": null``: trips keep their location ids.
-
-URIs are ``s3://...``, ``file://...`` or plain local paths. Arguments Glue adds on its own
-(``--JOB_NAME``, ``--job-bookmark-option``, ...) are accepted and ignored.
-
-What it does, and the decisions behind it:
-
-* Input is every file under ``{RAW_URI}year=YYYY/month=MM/``: ``.csv``, ``.csv.gz`` and
-  ``.parquet`` in any mix. Names starting with ``_`` or ``.`` are skipped (Hadoop's convention
-  for markers and checksums); any other file fails the job, because skipping it would lose its
-  rows silently. A month with no input files fails too, naming the prefix: an empty month is far
-  more likely a landing that did not happen than a month without taxis, and writing an empty
-  partition would hide that.
-* Each file is read on its own (schemas differ by year and format) and its columns are matched
-  to TLC's yellow schema case-insensitively. ``congestion_surcharge`` and ``airport_fee`` may be
-  absent (older months) and become null; any other missing column fails the job with the file and
-  the columns named. Columns outside TLC's schema are reported on stderr and not carried.
-* Every value is turned into a string first (CSV is read as strings, Parquet values are rendered
-  as strings), and one set of casts turns them into types. So both formats obey the same rules,
-  and a value that does not cast is caught and reported instead of becoming a silent null.
-  Files are unioned only as strings, so Parquet files of one month whose types differ
-  (``passenger_count`` double in one and int64 in another, a fare or a pickup stored as text)
-  never meet in a schema merge; their values pass the same casts as any other.
-* Types: ids, counts and codes are ``bigint``. Money and ``trip_distance`` are
-  ``decimal(10,2)``: TLC reports cents and hundredths of a mile, decimals add up exactly in
-  the marts (no 0.1 + 0.2 drift in revenue sums) and Athena and DuckDB both read them natively.
-  A value with finer precision than cents, or beyond 99,999,999.99, is an ``invalid_value``
-  rather than being rounded without a trace. Datetimes are ``timestamp_ntz``: TLC records NYC
-  wall-clock time without a zone, and a zone-less timestamp keeps 08:00 as 08:00 in every
-  reader (Parquet ``isAdjustedToUTC=false``, exactly like TLC's own files), where a zoned type
-  would shift with the reader's time zone.
-* Lineage: ``source_file`` is the file's path below the month prefix (its name, for the usual
-  flat layout) and ``source_row`` the 1-based data row in that file (CSV: the row after the
-  header, blank lines not counted; Parquet: the row index + 1).
-* ``trip_id`` is ``sha2(concat_ws('|', <the 19 typed TLC values in TLC order, null as ''>),
-  256)``. It is a hash of the trip itself rather than of its position, so it stays the same when
-  the month is re-landed under another file name, in another format or in another row order,
-  and downstream merges stay stable. It is unique in the cleaned output because exact duplicates
-  are removed first and the pickup time pins a trip to one month.
-* Each rejected row gets the first reason that applies, in this order: ``invalid_value``,
-  ``missing_pickup_or_dropoff``, ``pickup_outside_month``, ``dropoff_before_pickup``,
-  ``trip_longer_than_a_day``, ``negative_amount``, ``zero_passengers``,
-  ``unknown_payment_type``, ``duplicate``. A null ``passenger_count`` or ``payment_type`` is
-  allowed: TLC's 2024 files carry "flex fare" rows (payment type 0) with null metadata, and its
-  2020-2021 files carry trips with a blank payment type and vendor; they are real, paid trips, and
-  dbt can map a null payment type to TLC's "unknown". Only codes outside 0..6 are rejected.
-* A duplicate is a row whose 19 typed TLC values repeat an earlier row of the month (by
-  ``source_file``, ``source_row``) that passed every other rule. The first is kept.
-* Output: cleaned rows to ``{CLEANED_URI}year=YYYY/month=MM/`` and rejected rows (lineage,
-  every raw value as a string under the standard names, ``reason_code``, ``reason``) to
-  ``{QUARANTINE_URI}year=YYYY/month=MM/``, each with Spark's dynamic partition overwrite, so a
-  rerun replaces exactly that month and no other. When a month has no rows for one side its old
-  partition is deleted, because an overwrite that writes nothing would leave the stale rows.
-  The job checks that rows read = rows cleaned + rows quarantined before it writes, and prints
-  ``LAKEHOUSE_GLUE_SUMMARY {json}`` as its last line on stdout.
+Runs on AWS Glue 5 (Spark 3.5) and, for the local target, with plain pyspark in its own process:
+``--YEAR``, ``--MONTH``, ``--RAW_URI``, ``--CLEANED_URI``, ``--QUARANTINE_URI`` (and optionally
+``--ZONE_LOOKUP_URI``, ``--ZONES_URI``). Its last line on stdout is ``LAKEHOUSE_GLUE_SUMMARY {json}``.
+What it accepts and refuses, and why, is in docs/glue-job.md.
 """
 
 from __future__ import annotations

@@ -19,7 +19,7 @@ from lakehouse.config import DUCKDB_POOL, get_settings
 ROOT = paths.project_root()
 SANDBOX_TFVARS = ROOT / "terraform" / "environments" / "sandbox" / "terraform.tfvars"
 # Astro Runtime 3 builds looked up for this project: build -> (the Airflow it carries, the Pythons it
-# is published for), from Astronomer's Runtime catalog (the Dockerfile's comment says where). A new
+# is published for), from Astronomer's Runtime catalog (docs/astro-image.md says where). A new
 # FROM tag needs its entry here, so that moving the tag means looking its Airflow up.
 RUNTIME_BUILDS = {"3.3-8": ("3.3.2", ("3.12", "3.13", "3.14"))}
 

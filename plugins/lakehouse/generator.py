@@ -18,6 +18,7 @@ from bisect import bisect_left
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import Iterator
 
 EVENT_CATEGORIES = (
     "valid",
@@ -277,9 +278,34 @@ def _day_events(
     all_kinds = bad_share > 0 and lines >= _MIN_EVENTS_FOR_ALL_DEFECTS
     if all_kinds:
         n_bad = max(n_bad, len(_EVENT_DEFECTS))
-    n_valid = lines - n_bad
-    day_end = _midnight(day) + timedelta(days=1)
+    sessions, valid = _day_sessions(rng, day, lines - n_bad, roster)
+    # Stragglers from earlier days get session numbers after today's.
+    late_session_numbers = itertools.count(len(sessions) + 1)
+    bad = [
+        _bad_event(rng, day, kind, sessions, roster, late_session_numbers)
+        for kind in _split_defects(rng, _EVENT_DEFECTS, n_bad, all_kinds)
+    ]
+    stamp = day.strftime("%Y%m%d")
+    ordered = _interleave(rng, valid, bad)
+    sequence = 0
+    for line in ordered:
+        if line.original is not None:
+            line.text = line.original.text
+            continue
+        if "event_id" in line.record:
+            sequence += 1
+            line.record["event_id"] = f"evt-{stamp}-{sequence:06d}"
+        line.text = json.dumps(line.record, ensure_ascii=False)
+        if line.category == "malformed_json":
+            line.text = _truncate(rng, line.text)
+    return ordered
 
+
+def _day_sessions(
+    rng: random.Random, day: date, n_valid: int, roster: _Roster
+) -> tuple[list[_Session], list[_Line]]:
+    """The day's sessions, and their ``n_valid`` events in time order."""
+    day_end = _midnight(day) + timedelta(days=1)
     drafts: list[tuple[datetime, list[str], str, list[datetime]]] = []
     produced = 0
     while produced < n_valid:
@@ -305,54 +331,42 @@ def _day_events(
             record = _event(rng, user_id, session.session_id, moment, products)
             valid.append((moment, len(valid), _Line("valid", record)))
     valid.sort(key=lambda v: v[:2])
+    return sessions, [line for _, _, line in valid]
 
-    bad: list[_Line] = []
-    late_sessions = 0
-    for kind in _split_defects(rng, _EVENT_DEFECTS, n_bad, all_kinds):
-        if kind == "duplicate":
-            bad.append(_Line(kind))
-            continue
-        if kind == "late_event":
-            # A straggler from an earlier day belongs to none of today's sessions.
-            moment = _time_in_day(rng, day - timedelta(days=rng.randint(1, 3)))
-            late_sessions += 1
-            session_id = f"sess-{stamp}-{len(sessions) + late_sessions:04d}"
-            user_id = roster.pick(rng, moment)
-            bad.append(
-                _Line(kind, _event(rng, user_id, session_id, moment, _session_products(rng)))
-            )
-            continue
-        # Other defects ride on a real session so that the defect is the record's only flaw.
-        session = rng.choice(sessions)
-        span = int((session.end - session.start).total_seconds()) + 60
-        moment = min(
-            session.start + timedelta(seconds=rng.randint(0, span)), day_end - timedelta(seconds=1)
-        )
-        record = _event(rng, session.user_id, session.session_id, moment, _session_products(rng))
-        if kind == "missing_event_id":
-            del record["event_id"]
-        elif kind == "missing_user_id":
-            del record["user_id"]
-        elif kind == "invalid_timestamp":
-            record["timestamp"] = _bad_timestamp(rng, day)
-        elif kind == "unknown_event_type":
-            record["event_type"] = rng.choice(_UNKNOWN_EVENT_TYPES)
-            record.pop("amount", None)
-        bad.append(_Line(kind, record))
 
-    ordered = _interleave(rng, [line for _, _, line in valid], bad)
-    sequence = 0
-    for line in ordered:
-        if line.original is not None:
-            line.text = line.original.text
-            continue
-        if "event_id" in line.record:
-            sequence += 1
-            line.record["event_id"] = f"evt-{stamp}-{sequence:06d}"
-        line.text = json.dumps(line.record, ensure_ascii=False)
-        if line.category == "malformed_json":
-            line.text = _truncate(rng, line.text)
-    return ordered
+def _bad_event(
+    rng: random.Random,
+    day: date,
+    kind: str,
+    sessions: list[_Session],
+    roster: _Roster,
+    late_session_numbers: Iterator[int],
+) -> _Line:
+    """One event line with exactly one defect, ``kind``."""
+    if kind == "duplicate":
+        return _Line(kind)
+    if kind == "late_event":
+        # A straggler from an earlier day belongs to none of today's sessions.
+        moment = _time_in_day(rng, day - timedelta(days=rng.randint(1, 3)))
+        session_id = f"sess-{day:%Y%m%d}-{next(late_session_numbers):04d}"
+        user_id = roster.pick(rng, moment)
+        return _Line(kind, _event(rng, user_id, session_id, moment, _session_products(rng)))
+    # Other defects ride on a real session so that the defect is the record's only flaw.
+    session = rng.choice(sessions)
+    span = int((session.end - session.start).total_seconds()) + 60
+    day_end = _midnight(day) + timedelta(days=1)
+    moment = min(session.start + timedelta(seconds=rng.randint(0, span)), day_end - timedelta(seconds=1))
+    record = _event(rng, session.user_id, session.session_id, moment, _session_products(rng))
+    if kind == "missing_event_id":
+        del record["event_id"]
+    elif kind == "missing_user_id":
+        del record["user_id"]
+    elif kind == "invalid_timestamp":
+        record["timestamp"] = _bad_timestamp(rng, day)
+    elif kind == "unknown_event_type":
+        record["event_type"] = rng.choice(_UNKNOWN_EVENT_TYPES)
+        record.pop("amount", None)
+    return _Line(kind, record)
 
 
 def _user_record(number: int, name: str, created_at: str, country: str) -> dict:
@@ -444,14 +458,46 @@ def generate(
     if not 0 <= bad_share <= 0.5:
         raise ValueError(f"bad_share={bad_share}; expected a share between 0 and 0.5")
     rng = random.Random(seed)
-    raw_dir = Path(raw_dir)
     day_list = [start + timedelta(days=i) for i in range(days)]
-    signups = _signups_per_day(users, days)
+    lines = _daily_lines(rng, day_list, events_per_day, users, bad_share)
+    latest = _mark_superseded(lines["users"], day_list)
+    files, daily_counts = _write_partitions(Path(raw_dir), lines, day_list)
+    counts = {
+        table: {c: sum(per_day[d][c] for d in day_list) for c in categories}
+        for table, per_day, categories in (
+            ("events", daily_counts["events"], EVENT_CATEGORIES),
+            ("users", daily_counts["users"], USER_CATEGORIES),
+        )
+    }
+    return GenerationReport(
+        days=day_list,
+        files=files,
+        counts=counts,
+        expected_event_ids={
+            day: {
+                line.record["event_id"] for line in lines["events"][day] if line.category == "valid"
+            }
+            for day in day_list
+        },
+        expected_users={
+            user_id: {k: line.record[k] for k in ("email", "name", "country", "created_at")}
+            for user_id, line in sorted(latest.items())
+        },
+        daily_counts=daily_counts,
+    )
+
+
+def _daily_lines(
+    rng: random.Random, day_list: list[date], events_per_day: int, users: int, bad_share: float
+) -> dict[str, dict[date, list[_Line]]]:
+    """Each day's user lines (sign-ups, updates of users landed before, bad lines) and event
+    lines, in the order they are drawn from ``rng``."""
+    signups = _signups_per_day(users, len(day_list))
     all_user_kinds = bad_share > 0 and users >= _MIN_USERS_FOR_ALL_DEFECTS
 
     # The first day's users signed up well before it, early enough that even a late event
     # dated three days back can reference any of them.
-    oldest = _midnight(start) - timedelta(days=365)
+    oldest = _midnight(day_list[0]) - timedelta(days=365)
     first_created = sorted(
         oldest + timedelta(seconds=rng.randrange(361 * 86400)) for _ in range(signups[0])
     )
@@ -486,19 +532,29 @@ def generate(
             rng, day, valid_users, bad_share, all_user_kinds, bad_numbers
         )
         lines["events"][day] = _day_events(rng, day, events_per_day, bad_share, roster)
+    return lines
 
-    # Only now is it known which user lines a later update replaces.
+
+def _mark_superseded(user_lines: dict[date, list[_Line]], day_list: list[date]) -> dict[str, _Line]:
+    """Only once every day is drawn is it known which user lines a later update replaces: those
+    become "superseded". Returns each user's latest valid line."""
     latest: dict[str, _Line] = {}
     for day in day_list:
-        for line in lines["users"][day]:
+        for line in user_lines[day]:
             if line.category == "valid":
                 latest[line.record["user_id"]] = line
     final_lines = {id(line) for line in latest.values()}
     for day in day_list:
-        for line in lines["users"][day]:
+        for line in user_lines[day]:
             if line.category == "valid" and id(line) not in final_lines:
                 line.category = "superseded"
+    return latest
 
+
+def _write_partitions(
+    raw_dir: Path, lines: dict[str, dict[date, list[_Line]]], day_list: list[date]
+) -> tuple[list[Path], dict[str, dict[date, dict[str, int]]]]:
+    """One file per table and day, and the lines of each category it holds."""
     files: list[Path] = []
     daily_counts: dict[str, dict[date, dict[str, int]]] = {"events": {}, "users": {}}
     for day in day_list:
@@ -513,27 +569,4 @@ def generate(
             for line in lines[table][day]:
                 tally[line.category] += 1
             daily_counts[table][day] = tally
-
-    counts = {
-        table: {c: sum(per_day[d][c] for d in day_list) for c in categories}
-        for table, per_day, categories in (
-            ("events", daily_counts["events"], EVENT_CATEGORIES),
-            ("users", daily_counts["users"], USER_CATEGORIES),
-        )
-    }
-    return GenerationReport(
-        days=day_list,
-        files=files,
-        counts=counts,
-        expected_event_ids={
-            day: {
-                line.record["event_id"] for line in lines["events"][day] if line.category == "valid"
-            }
-            for day in day_list
-        },
-        expected_users={
-            user_id: {k: line.record[k] for k in ("email", "name", "country", "created_at")}
-            for user_id, line in sorted(latest.items())
-        },
-        daily_counts=daily_counts,
-    )
+    return files, daily_counts

@@ -290,20 +290,7 @@ def _trip(rng: random.Random, era: _Era) -> dict:
     dropoff = pickup + timedelta(seconds=round(minutes * 60))
     payment = _weighted(rng, era.payment_weights)
     tariff = era.tariff
-
-    jfk_from_manhattan = JFK in (pu, do) and (pu in _CONGESTION_ZONES or do in _CONGESTION_ZONES)
-    if jfk_from_manhattan and rng.random() < 0.8:
-        ratecode, fare = 2, tariff.jfk_flat
-    else:
-        ratecode = 3 if do == EWR else (5 if rng.random() < 0.003 else 1)
-        # The meter: one unit per 1/5 mile while moving, per minute while slow.
-        slow_share = min(0.5, max(0.05, 0.6 - speed / 40))
-        units = round(distance * 5 * (1 - slow_share / 2) + minutes * slow_share)
-        fare = tariff.base + tariff.unit * units
-        if ratecode == 3:
-            fare += tariff.newark_surcharge
-        if ratecode == 5:
-            fare = float(rng.choice((50, 60, 75, 90)))
+    ratecode, fare = _fare(rng, tariff, pu, do, distance, minutes, speed)
 
     weekday_rush = pickup.weekday() < 5 and 16 <= pickup.hour < 20
     night = pickup.hour >= 20 or pickup.hour < 6
@@ -350,6 +337,25 @@ def _trip(rng: random.Random, era: _Era) -> dict:
     }
     row["total_amount"] = _total(row)
     return row
+
+
+def _fare(
+    rng: random.Random, tariff: _Tariff, pu: int, do: int, distance: float, minutes: float, speed: float
+) -> tuple[int, float]:
+    """The rate code and the fare: JFK's flat fare to and from Manhattan (mostly), else the meter."""
+    jfk_from_manhattan = JFK in (pu, do) and (pu in _CONGESTION_ZONES or do in _CONGESTION_ZONES)
+    if jfk_from_manhattan and rng.random() < 0.8:
+        return 2, tariff.jfk_flat
+    ratecode = 3 if do == EWR else (5 if rng.random() < 0.003 else 1)
+    # The meter: one unit per 1/5 mile while moving, per minute while slow.
+    slow_share = min(0.5, max(0.05, 0.6 - speed / 40))
+    units = round(distance * 5 * (1 - slow_share / 2) + minutes * slow_share)
+    fare = tariff.base + tariff.unit * units
+    if ratecode == 3:
+        fare += tariff.newark_surcharge
+    if ratecode == 5:
+        fare = float(rng.choice((50, 60, 75, 90)))
+    return ratecode, fare
 
 
 def _total(row: dict) -> float:

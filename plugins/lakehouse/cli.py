@@ -226,39 +226,51 @@ def _date_or_month(text: str) -> date:
 
 
 def parser() -> argparse.ArgumentParser:
-    from lakehouse.pipelines import PIPELINES
-
     root = argparse.ArgumentParser(prog="lakehouse", description=__doc__)
     commands = root.add_subparsers(dest="command", required=True)
+    _data_commands(commands)
+    _run_commands(commands)
+    _operations_commands(commands)
+    return root
 
-    def data_options(command: argparse.ArgumentParser) -> None:
-        command.add_argument("--start", type=_date, default=DEMO_START, help="first day (YYYY-MM-DD)")
-        command.add_argument("--days", type=int, default=3)
-        command.add_argument("--events-per-day", type=int, default=1000)
-        command.add_argument("--users", type=int, default=200)
-        command.add_argument("--bad-share", type=float, default=0.05, help="share of bad records")
-        command.add_argument("--seed", type=int, default=42)
 
-    def taxi_options(command: argparse.ArgumentParser) -> None:
-        command.add_argument("--month", type=_month, default=DEMO_TAXI_MONTH, help="taxi month (YYYY-MM)")
-        command.add_argument("--trips", type=int, default=3000)
-        command.add_argument("--zone-lookup", type=Path, help="TLC's taxi_zone_lookup.csv to land beside the trips")
+def _data_options(command: argparse.ArgumentParser) -> None:
+    command.add_argument("--start", type=_date, default=DEMO_START, help="first day (YYYY-MM-DD)")
+    command.add_argument("--days", type=int, default=3)
+    command.add_argument("--events-per-day", type=int, default=1000)
+    command.add_argument("--users", type=int, default=200)
+    command.add_argument("--bad-share", type=float, default=0.05, help="share of bad records")
+    command.add_argument("--seed", type=int, default=42)
 
+
+def _taxi_options(command: argparse.ArgumentParser) -> None:
+    command.add_argument("--month", type=_month, default=DEMO_TAXI_MONTH, help="taxi month (YYYY-MM)")
+    command.add_argument("--trips", type=int, default=3000)
+    command.add_argument("--zone-lookup", type=Path, help="TLC's taxi_zone_lookup.csv to land beside the trips")
+
+
+def _data_commands(commands) -> None:
+    """Landing generated data, and the demo that lands and runs it."""
     generate = commands.add_parser("generate", help="write raw events and users into the raw zone")
-    data_options(generate)
+    _data_options(generate)
     generate.set_defaults(func=cmd_generate)
 
     generate_taxi = commands.add_parser("generate-taxi", help="write a month of raw NYC TLC yellow trips")
-    taxi_options(generate_taxi)
+    _taxi_options(generate_taxi)
     generate_taxi.add_argument("--seed", type=int, default=42)
     generate_taxi.set_defaults(func=cmd_generate_taxi)
 
     demo = commands.add_parser(
         "demo", help="generate data, run the events DAG for each day and the taxi DAG for a month, summarise"
     )
-    data_options(demo)
-    taxi_options(demo)
+    _data_options(demo)
+    _taxi_options(demo)
     demo.set_defaults(func=cmd_demo)
+
+
+def _run_commands(commands) -> None:
+    """Running the DAGs through Airflow."""
+    from lakehouse.pipelines import PIPELINES
 
     run = commands.add_parser("run", help="run a pipeline's DAG through Airflow for data dates (taxi: months)")
     run.add_argument("dates", type=_date_or_month, nargs="+", metavar="YYYY-MM-DD|YYYY-MM")
@@ -279,6 +291,11 @@ def parser() -> argparse.ArgumentParser:
         "airflow", help="start Airflow with its UI, both DAGs, and airflow_settings.yaml applied, until Ctrl-C"
     )
     airflow.set_defaults(func=cmd_airflow)
+
+
+def _operations_commands(commands) -> None:
+    """Looking after a lake and its deployment."""
+    from lakehouse.pipelines import PIPELINES
 
     docs = commands.add_parser("docs", help="generate the dbt docs site that the Airflow UI shows under Browse")
     docs.set_defaults(func=cmd_docs)
@@ -308,7 +325,6 @@ def parser() -> argparse.ArgumentParser:
     deploy_mwaa.add_argument("--environment", required=True, help="the Terraform environment (sandbox, ...)")
     deploy_mwaa.add_argument("--dry-run", action="store_true", help="print what would change, change nothing")
     deploy_mwaa.set_defaults(func=cmd_deploy_mwaa)
-    return root
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -23,7 +23,7 @@ def main() -> None:
     scratch = harness.start()
     from lakehouse import airflow_home, generator
     from lakehouse.config import get_settings
-    from lakehouse.dbt_cosmos import venv_executable
+    from lakehouse.paths import venv_executable
     from lakehouse.pipelines import EVENTS
     from lakehouse.runner import run_for_date
 

@@ -97,7 +97,7 @@ def _crawl_result(run) -> dict:
 def _raw_scans(settings, day: date, scratch: Path) -> dict[str, list[int]]:
     """For each raw table, the rows each scan of it read, as DuckDB's profiler counts them, when
     the int_ models' SELECTs (compiled by dbt for the day) run against the lake."""
-    from lakehouse.dbt_cosmos import venv_executable
+    from lakehouse.paths import venv_executable
 
     project, target = str(settings.dbt_project_dir), scratch / "compiled"
     env = {**os.environ, **settings.dbt_env(),

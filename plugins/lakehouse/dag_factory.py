@@ -9,7 +9,8 @@ from cosmos import DbtTaskGroup
 from lakehouse import dbt_cosmos, dbt_watcher
 from lakehouse.config import Settings, get_settings
 from lakehouse.pipelines import Pipeline
-from lakehouse.platform import DBT_GROUP, MAINTENANCE_GROUP, get_platform
+from lakehouse.platform import get_platform
+from lakehouse.platform.steps import DBT_GROUP, MAINTENANCE_GROUP
 
 
 def build_dag(pipeline: Pipeline, settings: Settings | None = None) -> DAG:

@@ -8,9 +8,6 @@ change with every run (include/dbt/macros/data_interval.sql reads them).
 
 from __future__ import annotations
 
-import shutil
-import sys
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from cosmos import ExecutionConfig, ProfileConfig, ProjectConfig, RenderConfig
@@ -21,7 +18,7 @@ from lakehouse.config import Settings
 from lakehouse.pipelines import Pipeline
 
 if TYPE_CHECKING:
-    from lakehouse.platform import Platform
+    from lakehouse.platform.steps import Platform
 
 PROFILE_NAME = "lakehouse"
 
@@ -31,12 +28,6 @@ RUN_ENV = {
     "LAKEHOUSE_DATA_INTERVAL_END": "{{ data_interval_end | ds }}",
     "LAKEHOUSE_AIRFLOW_RUN_ID": "{{ run_id }}",
 }
-
-
-def venv_executable(name: str) -> str:
-    """A console script of this environment (dbt, lakehouse-dbt), wherever the venv is."""
-    beside_python = Path(sys.executable).parent / name
-    return str(beside_python) if beside_python.exists() else shutil.which(name) or name
 
 
 def project_config(settings: Settings, env: dict[str, str]) -> ProjectConfig:

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from lakehouse.config import Settings
-from lakehouse.dbt_cosmos import venv_executable
+from lakehouse.paths import venv_executable
 
 
 def parse_project(settings: Settings, target_path: Path) -> Path:

@@ -7,6 +7,8 @@ Astro keeps ``include/`` beside ``dags/``; MWAA syncs only the S3 ``dags/`` pref
 from __future__ import annotations
 
 import os
+import shutil
+import sys
 from pathlib import Path
 
 _PACKAGE_DIR = Path(__file__).resolve().parent
@@ -46,3 +48,9 @@ def plugins_dir() -> Path:
 def glue_script(job: str) -> Path:
     """The PySpark script of a Glue job (include/glue/<job>.py); Terraform uploads the same file."""
     return project_root() / "include" / "glue" / f"{job}.py"
+
+
+def venv_executable(name: str) -> str:
+    """A console script of this environment (dbt, lakehouse-dbt), wherever the venv is."""
+    beside_python = Path(sys.executable).parent / name
+    return str(beside_python) if beside_python.exists() else shutil.which(name) or name

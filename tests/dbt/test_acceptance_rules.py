@@ -16,7 +16,7 @@ import sqlglot
 from sqlglot import exp
 
 from lakehouse.config import get_settings
-from lakehouse.dbt_cosmos import venv_executable
+from lakehouse.paths import venv_executable
 
 DUMMY_AWS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1"}
 

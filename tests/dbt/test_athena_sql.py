@@ -16,7 +16,7 @@ import sqlglot
 from sqlglot import exp
 
 from lakehouse.config import get_settings
-from lakehouse.dbt_cosmos import venv_executable
+from lakehouse.paths import venv_executable
 
 # What Airflow passes to dbt for a run (lakehouse.dbt_cosmos.RUN_ENV).
 INTERVAL = {

@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 
 from lakehouse.config import get_settings
 from lakehouse.crawler import crawl
-from lakehouse.dbt_cosmos import venv_executable
+from lakehouse.paths import venv_executable
 from lakehouse.raw_lines import BLANK_CHARS
 
 DAY = "2026-02-23"

@@ -13,7 +13,7 @@ import duckdb
 
 from lakehouse import crawler, generator, manifest
 from lakehouse.config import get_settings
-from lakehouse.dbt_cosmos import venv_executable
+from lakehouse.paths import venv_executable
 from lakehouse.iceberg_writer import open_catalog
 
 DAY = date(2026, 2, 23)

@@ -25,7 +25,7 @@ import pytest
 from lakehouse import generator
 from lakehouse.audit import LocalAuditStore
 from lakehouse.config import get_settings
-from lakehouse.dbt_cosmos import venv_executable
+from lakehouse.paths import venv_executable
 from lakehouse.iceberg_writer import open_catalog
 from lakehouse.pipelines import EVENTS
 from lakehouse.runner import run_for_date

@@ -11,7 +11,7 @@ import duckdb
 import pytest
 
 from lakehouse import crawler, generator, warehouse_lock
-from lakehouse.dbt_cosmos import venv_executable
+from lakehouse.paths import venv_executable
 
 INTERVAL = {
     "LAKEHOUSE_DATA_INTERVAL_START": "2026-02-23",

@@ -1,56 +1,17 @@
 """The platform layer: the one place where the target (local or aws) decides how each step runs.
 
-A Platform builds the operators around the dbt task group. The DAG factory asks it for each step
-by name, so both targets produce the same task ids and dependencies.
+A Platform (platform/steps.py) builds the operators around the dbt task group. The DAG factory
+asks it for each step by name, so both targets produce the same task ids and dependencies.
 """
 
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any, Protocol
-
-from airflow.sdk import BaseOperator
+from typing import Any
 
 from lakehouse.config import Settings
 from lakehouse.pipelines import Pipeline
-
-AUDIT_START_TASK = "audit_start"
-DBT_GROUP = "dbt"
-MAINTENANCE_GROUP = "maintenance"
-CONSERVATION_TASK = "check_conservation"
-AUDIT_END_TASK = "audit_end"
-# The marts live in the curated layer (a Glue database on AWS, an Iceberg namespace locally).
-MARTS_SCHEMA = "curated"
-
-
-def crawl_task_id(pipeline: Pipeline) -> str:
-    return f"crawl_{pipeline.crawl_zone}"
-
-
-def clean_task_id(pipeline: Pipeline) -> str:
-    return pipeline.clean_job
-
-
-class Platform(Protocol):
-    def audit_start(self, pipeline: Pipeline) -> BaseOperator: ...
-
-    def clean(self, pipeline: Pipeline) -> BaseOperator: ...
-
-    def crawl(self, pipeline: Pipeline) -> BaseOperator: ...
-
-    def dbt_executable(self) -> str: ...
-
-    def dbt_env(self) -> dict[str, str]: ...
-
-    def dbt_operator_args(self) -> dict[str, Any]: ...
-
-    def conservation(self, pipeline: Pipeline) -> BaseOperator: ...
-
-    def optimize(self, mart: str) -> BaseOperator: ...
-
-    def vacuum(self, mart: str) -> BaseOperator: ...
-
-    def audit_end(self, pipeline: Pipeline) -> BaseOperator: ...
+from lakehouse.platform.steps import Platform
 
 
 def get_platform(settings: Settings) -> Platform:

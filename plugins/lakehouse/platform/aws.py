@@ -16,9 +16,9 @@ from airflow.task.trigger_rule import TriggerRule
 
 from lakehouse import alerts, conservation
 from lakehouse.config import AwsSettings, Settings
-from lakehouse.dbt_cosmos import venv_executable
+from lakehouse.paths import venv_executable
 from lakehouse.pipelines import RAW_ZONE, Pipeline
-from lakehouse.platform import (
+from lakehouse.platform.steps import (
     AUDIT_END_TASK,
     AUDIT_START_TASK,
     CONSERVATION_TASK,

@@ -16,7 +16,7 @@ from boto3.dynamodb.types import TypeDeserializer
 
 from lakehouse import audit, conservation
 from lakehouse.alerts import failed_task_ids
-from lakehouse.platform import CONSERVATION_TASK
+from lakehouse.platform.steps import CONSERVATION_TASK
 
 START, END = "start", "end"
 # The pipeline-runs table's index by status and start time (terraform/modules/metadata).

@@ -14,9 +14,9 @@ from airflow.task.trigger_rule import TriggerRule
 
 from lakehouse import alerts, audit
 from lakehouse.config import DUCKDB_POOL, Settings, get_settings
-from lakehouse.dbt_cosmos import venv_executable
+from lakehouse.paths import venv_executable
 from lakehouse.pipelines import RAW_ZONE, Pipeline, pipeline_named
-from lakehouse.platform import (
+from lakehouse.platform.steps import (
     AUDIT_END_TASK,
     AUDIT_START_TASK,
     CONSERVATION_TASK,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import cached_property
 from typing import Any
 
 from airflow.providers.amazon.aws.hooks.athena import AthenaHook
@@ -41,21 +42,25 @@ class LandedRawCrawlerRunOperator(GlueCrawlerRunOperator):
         self.raw_tables = raw_tables
         self.required_tables = required_tables
 
-    def execute(self, context):
-        bucket, raw_prefix = S3Hook.parse_s3_url(self.raw_uri)
-        s3 = S3Hook(
+    @cached_property
+    def s3_hook(self) -> S3Hook:
+        """S3, with the connection, region and botocore settings of the crawler's hook."""
+        return S3Hook(
             aws_conn_id=self.aws_conn_id, region_name=self.region_name, verify=self.verify, config=self.botocore_config
         )
+
+    def execute(self, context):
+        bucket, raw_prefix = S3Hook.parse_s3_url(self.raw_uri)
         days = interval_days(context["data_interval_start"], context["data_interval_end"])
         prefixes = [f"{raw_prefix.rstrip('/')}/{table}/dt={day}/" for table in self.required_tables for day in days]
         missing = [
             f"s3://{bucket}/{prefix}"
             for prefix in prefixes
-            if not s3.list_keys(bucket_name=bucket, prefix=prefix, page_size=1, max_items=1)
+            if not self.s3_hook.list_keys(bucket_name=bucket, prefix=prefix, page_size=1, max_items=1)
         ]
         if missing:
             raise partitions_missing(missing)
-        versions = raw_file_versions(s3.get_conn(), self.raw_uri, self.raw_tables, days)
+        versions = raw_file_versions(self.s3_hook.get_conn(), self.raw_uri, self.raw_tables, days)
         context["ti"].xcom_push(key=conservation.LISTING_KEY, value=versions)
         return super().execute(context)
 
@@ -89,12 +94,18 @@ class AthenaConservationOperator(AwsBaseOperator[AthenaHook]):
         at_crawl = context["ti"].xcom_pull(task_ids=self.crawl_task_id, key=conservation.LISTING_KEY) or {}
         days = interval_days(context["data_interval_start"], context["data_interval_end"])
         tables = [account.raw_table for account in self.accounts]
-        s3 = S3Hook(aws_conn_id=self.aws_conn_id, region_name=self.region_name).get_conn()
-        now = raw_file_versions(s3, self.raw_uri, tables, days)
+        now = raw_file_versions(self.s3_hook.get_conn(), self.raw_uri, tables, days)
         problems = conservation.record(ledgers, context, conservation.listing_problems(at_crawl, now))
         if problems:
             # Not retried: the same tables give the same figures; rerunning the date is the remedy.
             raise AirflowFailException(problems)
+
+    @cached_property
+    def s3_hook(self) -> S3Hook:
+        """S3, with the connection, region and botocore settings of the Athena hook."""
+        return S3Hook(
+            aws_conn_id=self.aws_conn_id, region_name=self.region_name, verify=self.verify, config=self.botocore_config
+        )
 
     def _rows(self, query: str) -> list[tuple[str | None, ...]]:
         query_id = self.hook.run_query(
@@ -142,10 +153,18 @@ class AwsPlatform:
         )
 
     def crawl(self, pipeline: Pipeline) -> BaseOperator:
-        crawler = self.aws.raw_crawler_name if pipeline.crawl_zone == RAW_ZONE else self.aws.cleaned_crawler_name
+        if pipeline.crawl_zone != RAW_ZONE:
+            # The cleaned zone is what the run's Glue job just wrote; that job fails on a month with
+            # no raw files, so there is nothing left to look for before crawling.
+            return GlueCrawlerRunOperator(
+                task_id=crawl_task_id(pipeline),
+                crawler_name=self.aws.cleaned_crawler_name,
+                region_name=self.aws.region,
+                deferrable=True,
+            )
         return LandedRawCrawlerRunOperator(
             task_id=crawl_task_id(pipeline),
-            crawler_name=crawler,
+            crawler_name=self.aws.raw_crawler_name,
             raw_uri=self.aws.raw_uri,
             raw_tables=pipeline.raw_tables,
             required_tables=pipeline.required_raw_tables,

@@ -59,10 +59,12 @@ class AuditExecutionOperator(StepFunctionStartExecutionOperator):
             conservation=figures,
         )
 
-    def execute(self, context):
+    def render_template_fields(self, context, jinja_env=None) -> None:
+        # The execution's name and input are the run's, worked out where Airflow renders a task's
+        # fields before it executes, so the task's Rendered Template view shows the audit item.
+        super().render_template_fields(context, jinja_env)
         self.name = execution_name(context["dag"].dag_id, context["run_id"], self.phase, context["ti"].try_number)
         self.state_machine_input = {"phase": self.phase, "item": self._item(context)}
-        return super().execute(context)
 
     def execute_complete(self, context, event=None):
         result = super().execute_complete(context, event)

@@ -7,6 +7,7 @@ asks it for each step by name, so both targets produce the same task ids and dep
 from __future__ import annotations
 
 from datetime import timedelta
+from types import ModuleType
 from typing import Any
 
 from lakehouse.config import Settings
@@ -14,46 +15,29 @@ from lakehouse.pipelines import Pipeline
 from lakehouse.platform.steps import Platform
 
 
-def get_platform(settings: Settings) -> Platform:
+def _target(settings: Settings) -> ModuleType:
+    """The module of the settings' target: the only place that looks at the target's name."""
     if settings.target == "aws":
-        from lakehouse.config import get_aws_settings
-        from lakehouse.platform.aws import AwsPlatform
+        from lakehouse.platform import aws
 
-        return AwsPlatform(settings, get_aws_settings())
-    from lakehouse.platform.local import LocalPlatform
+        return aws
+    from lakehouse.platform import local
 
-    return LocalPlatform(settings)
+    return local
+
+
+def get_platform(settings: Settings) -> Platform:
+    return _target(settings).platform(settings)
 
 
 def stale_audit_runs(settings: Settings, older_than: timedelta, table: str | None = None) -> list[dict[str, Any]]:
     """Audit records still RUNNING that started at least ``older_than`` ago, from the target's
     audit table (on AWS ``table``, or the pipeline_runs_table Terraform output)."""
-    if settings.target == "aws":
-        from lakehouse.config import aws_output
-        from lakehouse.platform.aws_audit import stale_runs
-
-        table = table or aws_output("pipeline_runs_table")
-        if not table:
-            raise ValueError(
-                "give the DynamoDB table, or write `terraform output -json` where LAKEHOUSE_AWS_OUTPUTS points"
-            )
-        return stale_runs(table, older_than)
-    from lakehouse.audit import LocalAuditStore
-
-    return LocalAuditStore(settings.audit_db_path).stale_runs(older_than)
+    return _target(settings).stale_audit_runs(settings, older_than, table)
 
 
 def stale_partitions(settings: Settings, pipeline: Pipeline, table: str | None = None) -> list[Any]:
     """Landed dates of ``pipeline`` whose raw files changed after their last successful run, or
     that no run has processed (lakehouse.reprocessing), from the target's raw zone and audit
     table (on AWS ``table``, or the pipeline_runs_table Terraform output)."""
-    from lakehouse import reprocessing
-
-    if settings.target == "aws":
-        from lakehouse.config import aws_output
-
-        raw_uri, table = aws_output("raw_uri"), table or aws_output("pipeline_runs_table")
-        if not raw_uri or not table:
-            raise ValueError("needs the raw_uri and pipeline_runs_table Terraform outputs (see docs/aws-deploy.md)")
-        return reprocessing.aws_stale_partitions(pipeline, raw_uri, table)
-    return reprocessing.local_stale_partitions(settings, pipeline)
+    return _target(settings).stale_partitions(settings, pipeline, table)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from functools import cached_property
 from typing import Any
 
@@ -16,7 +17,7 @@ from airflow.sdk.exceptions import AirflowFailException
 from airflow.task.trigger_rule import TriggerRule
 
 from lakehouse import alerts, conservation
-from lakehouse.config import AwsSettings, Settings
+from lakehouse.config import AwsSettings, Settings, aws_output, get_aws_settings
 from lakehouse.paths import venv_executable
 from lakehouse.pipelines import RAW_ZONE, Pipeline
 from lakehouse.platform.steps import (
@@ -27,7 +28,7 @@ from lakehouse.platform.steps import (
     clean_task_id,
     crawl_task_id,
 )
-from lakehouse.platform.aws_audit import END, START, AuditExecutionOperator
+from lakehouse.platform.aws_audit import END, START, AuditExecutionOperator, stale_runs
 from lakehouse.platform.landing import interval_days, partitions_missing, raw_file_versions
 
 
@@ -225,3 +226,29 @@ class AwsPlatform:
             trigger_rule=TriggerRule.ALL_DONE,
             on_failure_callback=alerts.sns_publisher(self.aws.alerts_topic_arn, self.aws.region),
         )
+
+
+def platform(settings: Settings) -> AwsPlatform:
+    return AwsPlatform(settings, get_aws_settings())
+
+
+def _audit_table(table: str | None) -> str:
+    table = table or aws_output("pipeline_runs_table")
+    if not table:
+        raise ValueError("give the DynamoDB table, or write `terraform output -json` where LAKEHOUSE_AWS_OUTPUTS points")
+    return table
+
+
+def stale_audit_runs(settings: Settings, older_than: timedelta, table: str | None = None) -> list[dict[str, Any]]:
+    """Audit items still RUNNING after ``older_than``, from ``table`` or the Terraform output's."""
+    return stale_runs(_audit_table(table), older_than)
+
+
+def stale_partitions(settings: Settings, pipeline: Pipeline, table: str | None = None) -> list[Any]:
+    """Landed dates whose raw files changed after their run, from S3 and the audit table."""
+    from lakehouse.reprocessing import aws_stale_partitions
+
+    raw_uri = aws_output("raw_uri")
+    if not raw_uri:
+        raise ValueError("needs the raw_uri Terraform output (see docs/aws-deploy.md)")
+    return aws_stale_partitions(pipeline, raw_uri, _audit_table(table))

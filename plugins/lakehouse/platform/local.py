@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -283,3 +283,19 @@ class LocalPlatform:
             trigger_rule=TriggerRule.ALL_DONE,
             on_failure_callback=alerts.log_alert,
         )
+
+
+def platform(settings: Settings) -> LocalPlatform:
+    return LocalPlatform(settings)
+
+
+def stale_audit_runs(settings: Settings, older_than: timedelta, table: str | None = None) -> list[dict[str, Any]]:
+    """Audit records still RUNNING after ``older_than``, from the lake's audit store."""
+    return audit.LocalAuditStore(settings.audit_db_path).stale_runs(older_than)
+
+
+def stale_partitions(settings: Settings, pipeline: Pipeline, table: str | None = None) -> list[Any]:
+    """Landed dates whose raw files changed after their run, from the crawler's catalog."""
+    from lakehouse.reprocessing import local_stale_partitions
+
+    return local_stale_partitions(settings, pipeline)

@@ -102,7 +102,7 @@ def test_root_and_module_layout():
         assert (TERRAFORM / name).is_file(), f"terraform/{name} is missing"
     assert sorted(p.name for p in MODULES.iterdir() if p.is_dir()) == sorted(MODULE_NAMES)
     for module in MODULE_NAMES:
-        for name in ("main.tf", "variables.tf", "outputs.tf"):
+        for name in ("main.tf", "variables.tf", "outputs.tf", "README.md"):
             assert (MODULES / module / name).is_file(), f"modules/{module}/{name} is missing"
     calls = named_blocks(TERRAFORM, "module")
     assert {name: call["source"] for name, call in calls.items()} == {

@@ -16,10 +16,6 @@ from lakehouse import paths
 
 TARGETS = ("local", "aws")
 
-# The event types a clickstream event may carry. dbt holds the same list (the var
-# accepted_event_types and the accepted_values test on fct_events); a test keeps them equal.
-ACCEPTED_EVENT_TYPES = ("page_view", "click", "search", "add_to_cart", "purchase")
-
 # The local DuckDB file takes one writer at a time: every task that opens it runs in this pool.
 DUCKDB_POOL = "lakehouse_duckdb"
 

@@ -7,7 +7,8 @@ from collections import Counter
 
 import yaml
 
-from lakehouse.config import ACCEPTED_EVENT_TYPES, get_settings
+from lakehouse.config import get_settings
+from lakehouse.generator import EVENT_TYPE_WEIGHTS
 
 EXPECTED_TESTS = {
     "stg_raw_events": {"not_null": 4, "unique": 1},
@@ -54,15 +55,21 @@ def test_business_rules_are_singular_tests_on_fct_trips():
     assert singular == {rule: ["model.lakehouse.fct_trips"] for rule in BUSINESS_RULES}
 
 
-def test_accepted_event_types_agree_between_python_and_dbt():
-    settings = get_settings()
-    project = yaml.safe_load((settings.dbt_project_dir / "dbt_project.yml").read_text())
-    assert tuple(project["vars"]["accepted_event_types"]) == ACCEPTED_EVENT_TYPES
+def accepted_event_types() -> tuple[str, ...]:
+    """The event types the events pipeline accepts, declared once: the dbt var of that name."""
+    project = yaml.safe_load((get_settings().dbt_project_dir / "dbt_project.yml").read_text())
+    return tuple(project["vars"]["accepted_event_types"])
+
+
+def test_accepted_event_types_agree_between_the_checks_the_mart_test_and_the_generator():
+    accepted_types = accepted_event_types()
+    assert len(accepted_types) == 5
     (accepted,) = [
         n for n in _generic_tests()
         if n["test_metadata"]["name"] == "accepted_values" and n["attached_node"] == "model.lakehouse.fct_events"
     ]
-    assert tuple(accepted["test_metadata"]["kwargs"]["values"]) == ACCEPTED_EVENT_TYPES
+    assert tuple(accepted["test_metadata"]["kwargs"]["values"]) == accepted_types
+    assert set(EVENT_TYPE_WEIGHTS) == set(accepted_types)
 
 
 def test_marts_are_iceberg_on_both_targets():

@@ -7,8 +7,9 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import pytest
+import yaml
 
-from lakehouse.config import ACCEPTED_EVENT_TYPES
+from lakehouse.config import get_settings
 from lakehouse.generator import (
     EVENT_CATEGORIES,
     EVENT_TYPE_WEIGHTS,
@@ -16,6 +17,11 @@ from lakehouse.generator import (
     GenerationReport,
     generate,
     write_report,
+)
+
+# Declared once, as the dbt var the events checks read.
+ACCEPTED_EVENT_TYPES = tuple(
+    yaml.safe_load((get_settings().dbt_project_dir / "dbt_project.yml").read_text())["vars"]["accepted_event_types"]
 )
 
 START = date(2026, 2, 23)

@@ -132,7 +132,7 @@ def test_local_environments_and_state_stay_out_of_the_image(path):
 
 @pytest.mark.parametrize(
     "path",
-    ["dags/lakehouse_raw_to_curated.py", "plugins/lakehouse/config.py", "include/dbt/manifest.json",
+    ["dags/lakehouse_pipelines.py", "plugins/lakehouse/config.py", "include/dbt/manifest.json",
      "include/dbt/profiles.yml", "include/glue/clean_yellow_trips.py", "requirements-dbt.txt", "pyproject.toml"],
 )  # fmt: skip
 def test_what_the_image_runs_and_builds_from_is_in_the_build_context(path):

@@ -214,7 +214,7 @@ def test_deploy_syncs_the_bucket_and_updates_the_environment(first_deploy):
     assert keys(s3, bucket) == set(objects) | {"notes/readme.txt"}
     for key, body in objects.items():
         assert s3.get_object(Bucket=bucket, Key=key)["Body"].read() == body, key
-    assert {"dags/lakehouse_raw_to_curated.py", "dags/nyc_taxi_monthly.py", "dags/include/dbt/dbt_project.yml",
+    assert {"dags/lakehouse_pipelines.py", "dags/include/dbt/dbt_project.yml",
             "dags/include/aws/terraform-outputs.json"} <= set(objects)
     assert not [key for key in objects if "/target/" in key or "/logs/" in key or "__pycache__" in key]
     assert json.loads(objects[MANIFEST_KEY])["metadata"]["adapter_type"] == "athena"

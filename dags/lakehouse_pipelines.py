@@ -3,8 +3,15 @@
 there; each graph (audit start -> [Glue job] -> crawl -> one dbt task per model -> [conservation
 check] -> maintenance -> audit end) is built by lakehouse.dag_factory."""
 
+from airflow.sdk import get_parsing_context
+
 from lakehouse.dag_factory import build_dag
 from lakehouse.pipelines import PIPELINES
 
+# A task's own process parses this file for its DAG only; building the others there would cost
+# every task of every run their DAGs' build time as well.
+_running = get_parsing_context().dag_id
+
 for _pipeline in PIPELINES:
-    globals()[_pipeline.dag_id] = build_dag(_pipeline)
+    if _running in (None, _pipeline.dag_id):
+        globals()[_pipeline.dag_id] = build_dag(_pipeline)

@@ -14,6 +14,12 @@ from lakehouse import dbt_docs, paths
 from lakehouse.config import DUCKDB_POOL, get_settings
 
 
+# Locally the scheduler, the DAG processor, the API server, each task and the backfill command
+# write to one SQLite file. SQLite's default wait for another writer's lock is 5 s, which a busy
+# backfill exceeds ("database is locked"); this is the wait instead.
+SQLITE_CONNECT_ARGS = {"timeout": 60}
+
+
 def configure(home: Path | None = None) -> Path:
     root = paths.project_root()
     home = Path(home or os.environ.get("AIRFLOW_HOME") or root / ".airflow")
@@ -23,6 +29,8 @@ def configure(home: Path | None = None) -> Path:
     os.environ.setdefault("AIRFLOW__CORE__PLUGINS_FOLDER", str(root / "plugins"))
     os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
     os.environ.setdefault("AIRFLOW__LOGGING__LOGGING_LEVEL", "INFO")
+    if os.environ.get("AIRFLOW__DATABASE__SQL_ALCHEMY_CONN", "sqlite:").startswith("sqlite:"):
+        os.environ.setdefault("AIRFLOW__DATABASE__SQL_ALCHEMY_CONNECT_ARGS", "lakehouse.airflow_home.SQLITE_CONNECT_ARGS")
     # Always the lake of this process: a value inherited from a parent that uses another lake
     # (a test session, a shell that ran the demo elsewhere) would show that lake's docs.
     os.environ["AIRFLOW__COSMOS__DBT_DOCS_PROJECTS"] = dbt_docs.cosmos_projects(get_settings())

@@ -19,7 +19,6 @@ import hashlib
 import io
 import json
 import re
-import tempfile
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -33,7 +32,7 @@ from packaging.utils import canonicalize_name
 
 from lakehouse import paths
 from lakehouse.config import Settings, aws_output, aws_outputs_path
-from lakehouse.manifest import fingerprint, parse_project
+from lakehouse.manifest import fingerprint, graph_manifest
 
 # The keys that the orchestration module's aws_mwaa_environment points MWAA at (a test keeps them
 # equal).
@@ -152,8 +151,7 @@ def plugins_zip(plugins_dir: Path) -> bytes:
 def aws_manifest(settings: Settings) -> bytes:
     """The manifest that Cosmos reads on MWAA, parsed for the aws target. The committed manifest is
     the local target's, and the marts' materialisation differs between the two."""
-    with tempfile.TemporaryDirectory() as tmp:
-        return parse_project(replace(settings, target="aws"), Path(tmp)).read_bytes()
+    return graph_manifest(replace(settings, target="aws"))
 
 
 def build(settings: Settings) -> dict[str, bytes]:

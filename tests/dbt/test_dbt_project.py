@@ -46,6 +46,16 @@ def test_committed_manifest_matches_the_project():
     assert manifest.stale_nodes(get_settings()) == [], "run `make manifest` and commit include/dbt/manifest.json"
 
 
+def test_committed_manifest_holds_only_what_cosmos_reads():
+    """Every DAG parse reads it (the DAG processor's loop, and each dag.test()): dbt's macros, four
+    fifths of a full manifest, stay out, and the graph still names every model of both pipelines."""
+    committed = json.loads(get_settings().dbt_manifest_path.read_text())
+    assert set(committed) <= set(manifest.GRAPH_KEYS)
+    assert "macros" not in committed
+    models = {node["name"] for node in committed["nodes"].values() if node["resource_type"] == "model"}
+    assert {"int_events_checked", "fct_events", "dim_users", "fct_trips"} <= models
+
+
 def test_stale_manifest_is_detected(tmp_path, monkeypatch):
     """The freshness check must fail when a model changes and the manifest does not."""
     project = tmp_path / "dbt"

@@ -102,7 +102,7 @@ def test_root_and_module_layout():
         assert (TERRAFORM / name).is_file(), f"terraform/{name} is missing"
     assert sorted(p.name for p in MODULES.iterdir() if p.is_dir()) == sorted(MODULE_NAMES)
     for module in MODULE_NAMES:
-        for name in ("main.tf", "variables.tf", "outputs.tf", "README.md"):
+        for name in ("versions.tf", "main.tf", "variables.tf", "outputs.tf", "README.md"):
             assert (MODULES / module / name).is_file(), f"modules/{module}/{name} is missing"
     calls = named_blocks(TERRAFORM, "module")
     assert {name: call["source"] for name, call in calls.items()} == {
@@ -115,6 +115,11 @@ def test_versions_and_backend():
     assert terraform["required_version"] == ">= 1.6"
     aws = terraform["required_providers"][0]["aws"]
     assert (aws["source"], aws["version"]) == ("hashicorp/aws", "~> 6.0")
+    for module in MODULE_NAMES:
+        # A module states the oldest versions it needs; the root's pin must satisfy them.
+        needs = parse(MODULES / module / "versions.tf")["terraform"][0]
+        assert needs["required_version"] == ">= 1.6"
+        assert needs["required_providers"][0]["aws"] == {"source": "hashicorp/aws", "version": ">= 6.0"}
     backend = parse(TERRAFORM / "backend.tf")["terraform"][0]["backend"]
     assert backend == [{"s3": {}}], "the S3 backend is configured at init time (-backend-config), not in the file"
 

@@ -12,7 +12,7 @@ import harness
 
 PARSE = """
 import time, importlib.util, sys
-from lakehouse import airflow_home
+from lakehouse.tools import airflow_home
 airflow_home.configure()
 import airflow, cosmos  # noqa: F401  (the DAG processor has these loaded already)
 def parse():

@@ -21,11 +21,11 @@ TIMED_DAYS = 3
 
 def main() -> None:
     scratch = harness.start()
-    from lakehouse import airflow_home, generator
     from lakehouse.config import get_settings
+    from lakehouse.dag.pipelines import EVENTS
     from lakehouse.paths import venv_executable
-    from lakehouse.pipelines import EVENTS
-    from lakehouse.runner import run_for_date
+    from lakehouse.tools import airflow_home, generator
+    from lakehouse.tools.runner import run_for_date
 
     settings = get_settings()
     settings.ensure_local_dirs()
@@ -34,7 +34,7 @@ def main() -> None:
     log = scratch / "runs.log"
     with harness.quiet(log):
         airflow_home.initialise()
-        from lakehouse.dag_factory import build_dag
+        from lakehouse.dag.factory import build_dag
 
         dag = build_dag(EVENTS, settings)
 

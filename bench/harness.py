@@ -42,7 +42,7 @@ def _cache_bytecode() -> None:
 
 
 def _configure(scratch: Path) -> Path:
-    from lakehouse import airflow_home
+    from lakehouse.tools import airflow_home
 
     airflow_home.configure()
     return scratch
@@ -83,7 +83,7 @@ def run_process(command: list[str], env: dict[str, str] | None = None) -> dict[s
 @contextmanager
 def quiet(log_path: Path) -> Iterator[None]:
     """Airflow's and dbt's task logs go to a file, so the benchmark's own lines stay readable."""
-    from lakehouse.runner import output_to
+    from lakehouse.tools.runner import output_to
 
     with output_to(log_path):
         yield

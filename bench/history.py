@@ -29,10 +29,10 @@ def main(days: int = DAYS) -> None:
     # never expire a snapshot, as it does every day in production; expiring all but the current
     # one keeps each table's history as short as a daily vacuum keeps it.
     os.environ["LAKEHOUSE_SNAPSHOT_RETENTION_HOURS"] = "0"
-    from lakehouse import airflow_home, generator
     from lakehouse.config import get_settings
-    from lakehouse.pipelines import EVENTS
-    from lakehouse.runner import run_for_date
+    from lakehouse.dag.pipelines import EVENTS
+    from lakehouse.tools import airflow_home, generator
+    from lakehouse.tools.runner import run_for_date
 
     settings = get_settings()
     settings.ensure_local_dirs()
@@ -44,7 +44,7 @@ def main(days: int = DAYS) -> None:
     log = scratch / "runs.log"
     with harness.quiet(log):
         airflow_home.initialise()
-        from lakehouse.dag_factory import build_dag
+        from lakehouse.dag.factory import build_dag
 
         dag = build_dag(EVENTS, settings)
 

@@ -17,15 +17,15 @@ import harness
 
 def main(warm_up: date, day: date, landing: Path) -> None:
     scratch = harness.start_in_place()
-    from lakehouse import airflow_home
     from lakehouse.config import get_settings
-    from lakehouse.pipelines import EVENTS
-    from lakehouse.runner import run_for_date
+    from lakehouse.dag.pipelines import EVENTS
+    from lakehouse.tools import airflow_home
+    from lakehouse.tools.runner import run_for_date
 
     log = scratch / "one_day.log"
     with harness.quiet(log):
         airflow_home.initialise()
-        from lakehouse.dag_factory import build_dag
+        from lakehouse.dag.factory import build_dag
 
         dag = build_dag(EVENTS, get_settings())
         assert run_for_date(dag, EVENTS, warm_up).state == "success", f"see {log}"

@@ -22,8 +22,8 @@ WARM_UP_DAY = DAY - timedelta(days=1)
 
 def main(events: int = EVENTS) -> None:
     scratch = harness.start()
-    from lakehouse import generator
     from lakehouse.config import get_settings
+    from lakehouse.tools import generator
 
     settings = get_settings()
     settings.ensure_local_dirs()

@@ -16,9 +16,11 @@ output "cleaned_crawler_name" {
   value       = module.catalog.cleaned_crawler_name
 }
 
-output "taxi_glue_job_name" {
-  description = "Glue job the taxi DAG starts once per month (--YEAR, --MONTH) to clean raw/nyc_taxi/yellow/ into cleaned/nyc_taxi/yellow/."
-  value       = module.processing.job_name
+output "glue_job_names" {
+  description = "Glue job name by the job a pipeline declares (Pipeline.clean_job). clean_yellow_trips: the taxi DAG starts it once per month (--YEAR, --MONTH) to clean raw/nyc_taxi/yellow/ into cleaned/nyc_taxi/yellow/."
+  value = {
+    clean_yellow_trips = module.processing.job_name
+  }
 }
 
 output "curated_crawler_name" {

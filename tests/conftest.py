@@ -17,7 +17,7 @@ _AIRFLOW_HOME = Path(tempfile.mkdtemp(prefix="lakehouse-test-airflow-"))
 os.environ["AIRFLOW_HOME"] = str(_AIRFLOW_HOME)
 os.environ.setdefault("LAKEHOUSE_HOME", str(Path(tempfile.mkdtemp(prefix="lakehouse-test-lake-"))))
 
-from lakehouse import airflow_home  # noqa: E402
+from lakehouse.tools import airflow_home  # noqa: E402
 
 airflow_home.configure(_AIRFLOW_HOME)
 

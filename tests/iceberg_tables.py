@@ -1,5 +1,5 @@
 """Arrow tables committed to local Iceberg tables the way the iceberg materialization commits a
-model: as Parquet files, one per partition, handed to lakehouse.iceberg_writer.commit_files."""
+model: as Parquet files, one per partition, handed to lakehouse.platform.local.iceberg_writer.commit_files."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from lakehouse.iceberg_writer import PARTITION_KEY_COLUMN, commit_files, parse_partition
+from lakehouse.platform.local.iceberg_writer import PARTITION_KEY_COLUMN, commit_files, parse_partition
 
 
 def _partition_of(row: dict, partitioned_by: list[str]) -> tuple:

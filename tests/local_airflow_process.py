@@ -1,4 +1,4 @@
-"""`lakehouse airflow` (lakehouse.local_airflow.serve) in a process of its own, for the tests that
+"""`lakehouse airflow` (lakehouse.tools.local_airflow.serve) in a process of its own, for the tests that
 drive a running Airflow: through its REST API, or through the UI in a browser.
 
 It gets its own Airflow home and lake: the services write to their metadata database, which must
@@ -25,7 +25,7 @@ from pathlib import Path
 
 import pytest
 
-SERVE = "import sys; from lakehouse.local_airflow import serve; sys.exit(serve())"
+SERVE = "import sys; from lakehouse.tools.local_airflow import serve; sys.exit(serve())"
 READY = "Ctrl-C stops it."
 
 

@@ -1,5 +1,5 @@
 #!/bin/sh
-# MWAA runs this before each Airflow component starts. lakehouse.mwaa_deploy uploads it with each
+# MWAA runs this before each Airflow component starts. lakehouse.tools.mwaa_deploy uploads it with each
 # package's version placeholder replaced by the version requirements-dbt.txt pins that package to,
 # so the dbt on MWAA is the dbt of the Astro image's venv.
 #

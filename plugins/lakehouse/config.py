@@ -11,6 +11,7 @@ import os
 from dataclasses import dataclass, fields
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 from lakehouse import paths
 
@@ -67,7 +68,7 @@ class Settings:
 
     @property
     def dbt_docs_dir(self) -> Path:
-        """The dbt docs site that Cosmos's plugin serves in the Airflow UI (lakehouse.dbt_docs)."""
+        """The dbt docs site that Cosmos's plugin serves in the Airflow UI (lakehouse.tools.dbt_docs)."""
         return self.reports_dir / "dbt-docs"
 
     @property
@@ -122,7 +123,8 @@ class AwsSettings:
     region: str
     raw_crawler_name: str
     cleaned_crawler_name: str
-    taxi_glue_job_name: str
+    # By the job a pipeline declares (Pipeline.clean_job); JSON in LAKEHOUSE_AWS_GLUE_JOB_NAMES.
+    glue_job_names: dict[str, str]
     audit_state_machine_arn: str
     athena_workgroup: str
     athena_results_uri: str
@@ -136,8 +138,9 @@ def aws_outputs_path() -> Path:
     return Path(os.environ.get("LAKEHOUSE_AWS_OUTPUTS") or paths.project_root() / "include" / "aws" / "terraform-outputs.json")
 
 
-def aws_output(name: str) -> str | None:
-    """A Terraform output: LAKEHOUSE_AWS_<NAME>, else the `terraform output -json` file."""
+def aws_output(name: str) -> Any:
+    """A Terraform output: LAKEHOUSE_AWS_<NAME>, else the `terraform output -json` file. A map
+    output is a dict; its environment variable holds it as JSON."""
     value = os.environ.get(f"LAKEHOUSE_AWS_{name.upper()}")
     if value is None:
         path = aws_outputs_path()
@@ -149,6 +152,8 @@ def aws_output(name: str) -> str | None:
 
 def get_aws_settings() -> AwsSettings:
     values = {field.name: aws_output(field.name) for field in fields(AwsSettings)}
+    if isinstance(values["glue_job_names"], str):
+        values["glue_job_names"] = json.loads(values["glue_job_names"])
     missing = sorted(name for name, value in values.items() if not value)
     if missing:
         raise ValueError(

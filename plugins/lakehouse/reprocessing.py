@@ -11,10 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from lakehouse import crawler
-from lakehouse.audit import SUCCEEDED, LocalAuditStore
-from lakehouse.config import Settings
-from lakehouse.pipelines import Pipeline
+from lakehouse.audit import SUCCEEDED
+from lakehouse.dag.pipelines import Pipeline
 
 
 @dataclass(frozen=True)
@@ -61,11 +59,6 @@ def stale_partitions(
             ):
                 stale.append(StalePartition(pipeline.name, table, day, changed_at, ended_at))
     return stale
-
-
-def local_stale_partitions(settings: Settings, pipeline: Pipeline) -> list[StalePartition]:
-    changes = {table: crawler.partition_changes(settings.crawler_catalog_path, table) for table in pipeline.raw_tables}
-    return stale_partitions(pipeline, changes, LocalAuditStore(settings.audit_db_path).items(pipeline.name))
 
 
 def aws_stale_partitions(

@@ -26,7 +26,7 @@ PLATFORMS = ("x86_64-manylinux_2_28", "aarch64-manylinux_2_28")
 REQUIREMENTS = ("requirements.txt", "requirements-dbt.txt")
 # What a dbt process loads from this package: the entry point of `lakehouse-dbt` and the dbt-duckdb
 # plugin the local profile names; the modules they import in turn are followed.
-DBT_PROCESS_MODULES = ("lakehouse.warehouse_lock", "lakehouse.iceberg_writer")
+DBT_PROCESS_MODULES = ("lakehouse.platform.local.warehouse_lock", "lakehouse.platform.local.iceberg_writer")
 
 
 def _name(distribution: str) -> str:

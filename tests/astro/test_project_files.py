@@ -13,8 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from lakehouse import airflow_settings, paths
+from lakehouse import paths
 from lakehouse.config import DUCKDB_POOL, get_settings
+from lakehouse.tools import airflow_settings
 
 ROOT = paths.project_root()
 SANDBOX_TFVARS = ROOT / "terraform" / "environments" / "sandbox" / "terraform.tfvars"
@@ -65,7 +66,7 @@ def test_the_runtime_build_carries_the_pinned_airflow_for_the_python_the_tag_nam
 
 
 def test_the_dbt_executable_is_the_local_targets_script_inside_the_venv_the_image_builds():
-    from lakehouse.platform.local import LocalPlatform
+    from lakehouse.platform.local.target import LocalPlatform
 
     (dbt_executable,) = [
         value for arguments in _instruction("ENV") for key, _, value in [arguments.partition("=")]

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from lakehouse import audit
-from lakehouse.platform.aws_audit import stale_runs
+from lakehouse.platform.aws.audit import stale_runs
 
 @pytest.fixture
 def machine(audit_machine):
@@ -121,7 +121,7 @@ def test_stale_partitions_are_dates_whose_raw_files_changed_after_their_run(mach
     written after its last successful run ended, or that no run has processed, needs reprocessing."""
     import boto3
 
-    from lakehouse.pipelines import EVENTS
+    from lakehouse.dag.pipelines import EVENTS
     from lakehouse.reprocessing import aws_stale_partitions
 
     bucket = f"lake-{uuid.uuid4().hex[:8]}"

@@ -17,9 +17,9 @@ from botocore.client import BaseClient
 from botocore.exceptions import ClientError, ReadTimeoutError
 
 from lakehouse.config import get_aws_settings, get_settings
-from lakehouse.pipelines import EVENTS, NYC_TAXI
-from lakehouse.platform.aws import AwsPlatform
-from lakehouse.platform.aws_audit import stale_runs
+from lakehouse.dag.pipelines import EVENTS, NYC_TAXI
+from lakehouse.platform.aws.audit import stale_runs
+from lakehouse.platform.aws.target import AwsPlatform
 
 from conftest import moto_api  # noqa: E402  (tests/aws/conftest.py)
 from terraform_hcl import policy_actions
@@ -78,7 +78,7 @@ def aws_lake(moto_endpoint, audit_machine, monkeypatch, airflow_db):
         "glue_database": "curated",
         "alerts_topic_arn": topic,
         "cleaned_crawler_name": "lakehouse-test-cleaned",
-        "taxi_glue_job_name": "lakehouse-test-clean-yellow-trips",
+        "glue_job_names": json.dumps({"clean_yellow_trips": "lakehouse-test-clean-yellow-trips"}),
     }
     for name, value in outputs.items():
         monkeypatch.setenv(f"LAKEHOUSE_AWS_{name.upper()}", value)

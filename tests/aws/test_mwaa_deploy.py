@@ -1,4 +1,4 @@
-"""The MWAA deploy (lakehouse.mwaa_deploy) against moto's S3 on 127.0.0.1. moto has no MWAA, so
+"""The MWAA deploy (lakehouse.tools.mwaa_deploy) against moto's S3 on 127.0.0.1. moto has no MWAA, so
 botocore's Stubber checks the MWAA calls.
 
 The project is deployed once for the module. The bucket's dags/ prefix and unzipped plugins.zip are
@@ -27,9 +27,10 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
-from lakehouse import mwaa_deploy, paths
+from lakehouse import paths
 from lakehouse.config import get_settings
-from lakehouse.mwaa_deploy import (
+from lakehouse.tools import mwaa_deploy
+from lakehouse.tools.mwaa_deploy import (
     DBT_REQUIREMENTS,
     MANIFEST_KEY,
     MWAA_REQUIREMENTS,
@@ -40,7 +41,7 @@ from lakehouse.mwaa_deploy import (
     DeployError,
     Target,
 )
-from lakehouse.pipelines import EVENTS, NYC_TAXI
+from lakehouse.dag.pipelines import EVENTS, NYC_TAXI
 from terraform_hcl import MODULES, TERRAFORM, named_blocks, typed_blocks
 
 ROOT = paths.project_root()
@@ -56,7 +57,7 @@ OUTPUTS = {
     "region": "us-east-1",
     "raw_crawler_name": "lakehouse-sandbox-raw",
     "cleaned_crawler_name": "lakehouse-sandbox-cleaned",
-    "taxi_glue_job_name": "lakehouse-sandbox-clean-yellow-trips",
+    "glue_job_names": {"clean_yellow_trips": "lakehouse-sandbox-clean-yellow-trips"},
     "audit_state_machine_arn": "arn:aws:states:us-east-1:123456789012:stateMachine:lakehouse-sandbox-audit",
     "athena_workgroup": "lakehouse-sandbox",
     "athena_results_uri": "s3://lakehouse-sandbox-athena-results/dbt/",
@@ -315,7 +316,14 @@ def test_only_a_worker_builds_the_dbt_venv_and_every_component_gets_the_exports(
 
 def test_the_dags_import_from_the_tree_mwaa_builds_from_the_bucket(mwaa_tree):
     names = mwaa_tree.plugins_zip_names
-    assert "lakehouse/__init__.py" in names and "lakehouse/mwaa_deploy.py" in names
+    package = paths.plugins_dir() / "lakehouse"
+    runs_on_mwaa = {
+        "lakehouse/" + path.relative_to(package).as_posix()
+        for path in package.rglob("*.py")
+        if path.relative_to(package).parts[0] != "tools" and path.relative_to(package).parts[:2] != ("platform", "local")
+    }
+    assert {"lakehouse/__init__.py", "lakehouse/dag/factory.py", "lakehouse/platform/aws/target.py"} <= runs_on_mwaa
+    assert set(names) == runs_on_mwaa | {".airflowignore"}, "the package without tools/ and platform/local/"
     assert not [name for name in names if "__pycache__" in name or ".egg-info" in name]
     loaded = mwaa_tree.loaded
     assert loaded["import_errors"] == {}

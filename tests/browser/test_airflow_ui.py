@@ -22,11 +22,12 @@ import pytest
 from local_airflow_process import READY, api, login_from, served, service_env, token
 from playwright.sync_api import Page, expect, sync_playwright
 
-from lakehouse import dbt_docs, generator, paths
+from lakehouse import paths
 from lakehouse.audit import LocalAuditStore
 from lakehouse.config import get_settings
-from lakehouse.pipelines import EVENTS
-from lakehouse.runner import logical_date_for
+from lakehouse.dag.pipelines import EVENTS
+from lakehouse.tools import dbt_docs, generator
+from lakehouse.tools.runner import logical_date_for
 
 CHROMIUM = Path(os.environ.get("LAKEHOUSE_CHROMIUM", "/usr/bin/chromium"))
 # Without the background-networking flags Chromium keeps calling Google's hosts, which this
@@ -200,7 +201,7 @@ def test_airflow_ui_triggers_a_date_retries_one_model_and_shows_the_dbt_docs(tmp
         assert len([item for item in audit.items(EVENTS.name) if item["run_id"] == run_id]) == 1
 
         # After a run the site is regenerated (`lakehouse docs`), so that its catalog holds the marts.
-        subprocess.run([sys.executable, "-m", "lakehouse.cli", "docs"], env=service_env(tmp_path / "airflow", lake),
+        subprocess.run([sys.executable, "-m", "lakehouse.tools.cli", "docs"], env=service_env(tmp_path / "airflow", lake),
                        check=True, capture_output=True)  # fmt: skip
         page.goto(f"{url}/dags")
         page.get_by_role("button", name="Browse").click()

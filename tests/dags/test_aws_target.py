@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import replace
 from datetime import date, datetime, timedelta, timezone
 
 import pytest
@@ -15,16 +16,16 @@ from airflow.providers.amazon.aws.operators.glue import GlueJobOperator
 from airflow.providers.amazon.aws.operators.glue_crawler import GlueCrawlerRunOperator
 
 from lakehouse.config import get_aws_settings, get_settings
-from lakehouse.pipelines import EVENTS, NYC_TAXI
-from lakehouse.platform.aws import LandedRawCrawlerRunOperator
-from lakehouse.platform.aws_audit import AuditExecutionOperator, execution_name
+from lakehouse.dag.pipelines import EVENTS, NYC_TAXI
+from lakehouse.platform.aws.audit import AuditExecutionOperator, execution_name
+from lakehouse.platform.aws.target import LandedRawCrawlerRunOperator
 from lakehouse.platform.landing import interval_days
 
 OUTPUTS = {
     "region": "eu-west-1",
     "raw_crawler_name": "lakehouse-sandbox-raw",
     "cleaned_crawler_name": "lakehouse-sandbox-cleaned",
-    "taxi_glue_job_name": "lakehouse-sandbox-clean-yellow-trips",
+    "glue_job_names": {"clean_yellow_trips": "lakehouse-sandbox-clean-yellow-trips"},
     "audit_state_machine_arn": "arn:aws:states:eu-west-1:123456789012:stateMachine:lakehouse-sandbox-audit",
     "athena_workgroup": "lakehouse-sandbox",
     "athena_results_uri": "s3://lakehouse-sandbox-athena-results/dbt/",
@@ -45,7 +46,7 @@ def aws_outputs(tmp_path, monkeypatch):
 
 
 def _dag(monkeypatch, target, pipeline=EVENTS):
-    from lakehouse.dag_factory import build_dag
+    from lakehouse.dag.factory import build_dag
 
     monkeypatch.setenv("LAKEHOUSE_TARGET", target)
     return build_dag(pipeline, get_settings())
@@ -152,3 +153,12 @@ def test_taxi_cleans_with_the_glue_job_and_crawls_the_cleaned_zone(aws_outputs, 
     assert "script_args" in clean.template_fields
     crawl = dag.get_task("crawl_cleaned")
     assert isinstance(crawl, GlueCrawlerRunOperator) and crawl.crawler_name == "lakehouse-sandbox-cleaned"
+
+
+def test_a_pipeline_whose_glue_job_terraform_does_not_name_fails_to_build_naming_both(aws_outputs, monkeypatch):
+    """The Glue job comes from the pipeline's declaration (clean_job), looked up in Terraform's
+    glue_job_names output: a job Terraform does not create is an error at parse time, not a run
+    that starts some other job."""
+    monthly = replace(NYC_TAXI, name="other", dag_id="other_monthly", clean_job="clean_green_trips")
+    with pytest.raises(ValueError, match="'clean_green_trips'.*names clean_yellow_trips"):
+        _dag(monkeypatch, "aws", monthly)

@@ -12,10 +12,10 @@ from airflow.dag_processing.dagbag import DagBag
 from dateutil.relativedelta import relativedelta
 
 from lakehouse import paths
-from lakehouse.dbt_cosmos import RUN_ENV
-from lakehouse.dbt_watcher import DbtModelTask, DbtModelTestTask
+from lakehouse.dag.dbt_cosmos import RUN_ENV
+from lakehouse.dag.dbt_watcher import DbtModelTask, DbtModelTestTask
 
-from lakehouse.pipelines import EVENTS, NYC_TAXI
+from lakehouse.dag.pipelines import EVENTS, NYC_TAXI
 
 DAGS_FOLDER = paths.project_root() / "dags"
 

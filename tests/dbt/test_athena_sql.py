@@ -18,7 +18,7 @@ from sqlglot import exp
 from lakehouse.config import get_settings
 from lakehouse.paths import venv_executable
 
-# What Airflow passes to dbt for a run (lakehouse.dbt_cosmos.RUN_ENV).
+# What Airflow passes to dbt for a run (lakehouse.dag.dbt_cosmos.RUN_ENV).
 INTERVAL = {
     "LAKEHOUSE_DATA_INTERVAL_START": "2026-02-23",
     "LAKEHOUSE_DATA_INTERVAL_END": "2026-02-24",

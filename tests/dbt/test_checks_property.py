@@ -18,9 +18,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from lakehouse.config import get_settings
-from lakehouse.crawler import crawl
 from lakehouse.paths import venv_executable
-from lakehouse.raw_lines import BLANK_CHARS
+from lakehouse.platform.local.crawler import crawl
+from lakehouse.platform.local.raw_lines import BLANK_CHARS
 
 DAY = "2026-02-23"
 INTERVAL = {

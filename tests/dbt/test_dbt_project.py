@@ -11,13 +11,14 @@ from datetime import date, timedelta
 
 import duckdb
 
-from lakehouse import crawler, generator, manifest
 from lakehouse.config import get_settings
 from lakehouse.paths import venv_executable
-from lakehouse.iceberg_writer import open_catalog
+from lakehouse.platform.local import crawler
+from lakehouse.platform.local.iceberg_writer import open_catalog
+from lakehouse.tools import generator, manifest
 
 DAY = date(2026, 2, 23)
-# What Airflow passes to dbt for a run (lakehouse.dbt_cosmos.RUN_ENV).
+# What Airflow passes to dbt for a run (lakehouse.dag.dbt_cosmos.RUN_ENV).
 INTERVAL = {
     "LAKEHOUSE_DATA_INTERVAL_START": "2026-02-23",
     "LAKEHOUSE_DATA_INTERVAL_END": "2026-02-24",

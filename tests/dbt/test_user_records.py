@@ -10,7 +10,7 @@ from datetime import date, datetime
 
 import pytest
 
-from lakehouse.iceberg_writer import open_catalog
+from lakehouse.platform.local.iceberg_writer import open_catalog
 from test_dbt_project import INTERVAL, crawl, dbt  # noqa: E402  (tests/dbt/test_dbt_project.py)
 
 DAY = date(2026, 2, 23)

@@ -28,7 +28,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from lakehouse.paths import project_root
-from lakehouse.taxi_generator import DIRT_KINDS, TaxiGenerationReport, generate_month
+from lakehouse.tools.taxi_generator import DIRT_KINDS, TaxiGenerationReport, generate_month
 
 SCRIPT = project_root() / "include" / "glue" / "clean_yellow_trips.py"
 SHARED_TLC = project_root().parent / "shared" / "data" / "nyc_tlc"

@@ -10,13 +10,13 @@ from datetime import date
 import pytest
 from airflow.sdk import DAG, CronTriggerTimetable
 
-from lakehouse import crawler, generator
 from lakehouse.audit import LocalAuditStore
 from lakehouse.config import get_settings
-from lakehouse.pipelines import EVENTS
-from lakehouse.platform.local import LocalPlatform
-from lakehouse.reprocessing import local_stale_partitions
-from lakehouse.runner import run_for_date
+from lakehouse.dag.pipelines import EVENTS
+from lakehouse.platform.local import crawler
+from lakehouse.platform.local.target import LocalPlatform, stale_partitions
+from lakehouse.tools import generator
+from lakehouse.tools.runner import run_for_date
 
 pytestmark = pytest.mark.e2e
 
@@ -35,7 +35,7 @@ def check_only_dag(settings) -> DAG:
 def test_a_file_that_changed_after_dbt_read_it_fails_the_check_naming_it(airflow_db, lake_env, capfd):
     settings = get_settings()
     report = generator.generate(settings.raw_dir, start=DAY, days=1, events_per_day=300, users=40, seed=5)
-    from lakehouse.dag_factory import build_dag
+    from lakehouse.dag.factory import build_dag
 
     first = run_for_date(build_dag(EVENTS, settings), EVENTS, DAY)
     assert first.state == "success"
@@ -47,9 +47,9 @@ def test_a_file_that_changed_after_dbt_read_it_fails_the_check_naming_it(airflow
     (events_file,) = (settings.raw_dir / "events" / f"dt={DAY}").glob("*.json")
     with events_file.open("a") as handle:
         handle.write('{"event_id": "late-1"}\n{"event_id": "late-2"}\n')
-    assert local_stale_partitions(settings, EVENTS) == []
+    assert stale_partitions(settings, EVENTS) == []
     crawler.crawl(settings.raw_dir, settings.crawler_catalog_path, settings.duckdb_path, ["events", "users"])
-    (stale,) = local_stale_partitions(settings, EVENTS)
+    (stale,) = stale_partitions(settings, EVENTS)
     assert (stale.table, stale.day) == ("events", str(DAY))
     assert stale.describe().endswith(
         f"reprocess it: lakehouse backfill {DAY} {DAY} --pipeline events --reprocess-behavior completed"
@@ -73,7 +73,7 @@ def test_a_file_moved_away_after_the_crawl_is_not_lost_from_the_run(airflow_db, 
     settings = get_settings()
     report = generator.generate(settings.raw_dir, start=DAY, days=1, events_per_day=300, users=40, seed=6)
     (events_file,) = (settings.raw_dir / "events" / f"dt={DAY}").glob("*.json")
-    from lakehouse.dag_factory import build_dag
+    from lakehouse.dag.factory import build_dag
 
     dag = build_dag(EVENTS, settings)
     dag.get_task("crawl_raw").on_success_callback = [lambda context: events_file.rename(tmp_path / events_file.name)]

@@ -8,13 +8,13 @@ from datetime import date, timedelta
 
 import pytest
 
-from lakehouse import generator
 from lakehouse.audit import LocalAuditStore
-from lakehouse.backfill import most_runs_at_once, run_backfill
 from lakehouse.config import get_settings
-from lakehouse.iceberg_writer import open_catalog
-from lakehouse.pipelines import EVENTS
-from lakehouse.runner import run_for_date
+from lakehouse.dag.pipelines import EVENTS
+from lakehouse.platform.local.iceberg_writer import open_catalog
+from lakehouse.tools import generator
+from lakehouse.tools.backfill import most_runs_at_once, run_backfill
+from lakehouse.tools.runner import run_for_date
 
 pytestmark = pytest.mark.e2e
 
@@ -50,7 +50,7 @@ def _snapshots(settings) -> dict[str, int]:
 # Two backfills of the week and seven single runs: about half an hour on two cores.
 @pytest.mark.timeout(3600)
 def test_a_week_backfilled_two_at_a_time_equals_the_days_run_one_by_one(airflow_db, tmp_path_factory, monkeypatch):
-    from lakehouse.dag_factory import build_dag
+    from lakehouse.dag.factory import build_dag
 
     # The backfill goes first: a backfill skips logical dates that already have a run, and the
     # one-by-one runs share this session's Airflow database.

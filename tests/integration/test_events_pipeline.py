@@ -17,12 +17,12 @@ import pyarrow.compute as pc
 import pytest
 from pyiceberg.transforms import DayTransform
 
-from lakehouse import generator
 from lakehouse.audit import LocalAuditStore
 from lakehouse.config import get_settings
-from lakehouse.iceberg_writer import open_catalog
-from lakehouse.pipelines import EVENTS
-from lakehouse.runner import run_for_date
+from lakehouse.dag.pipelines import EVENTS
+from lakehouse.platform.local.iceberg_writer import open_catalog
+from lakehouse.tools import generator
+from lakehouse.tools.runner import run_for_date
 
 pytestmark = pytest.mark.e2e
 
@@ -78,7 +78,7 @@ def pipeline(airflow_db, tmp_path_factory):
     settings.ensure_local_dirs()
     report = generator.generate(settings.raw_dir, start=DAY1, days=2, events_per_day=300, users=60, seed=7)
 
-    from lakehouse.dag_factory import build_dag
+    from lakehouse.dag.factory import build_dag
 
     dag = build_dag(EVENTS, settings)
     first = [_run(dag, day) for day in (DAY1, DAY2)]

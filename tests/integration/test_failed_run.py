@@ -9,13 +9,13 @@ from urllib.parse import quote
 
 import pytest
 
-from lakehouse import generator
 from lakehouse.audit import LocalAuditStore
 from lakehouse.config import get_settings
-from lakehouse.iceberg_writer import open_catalog
-from lakehouse.pipelines import EVENTS
-from lakehouse.run_metrics import rows_written
-from lakehouse.runner import run_for_date
+from lakehouse.dag.pipelines import EVENTS
+from lakehouse.platform.local.iceberg_writer import open_catalog
+from lakehouse.platform.local.run_metrics import rows_written
+from lakehouse.tools import generator
+from lakehouse.tools.runner import run_for_date
 
 pytestmark = pytest.mark.e2e
 
@@ -35,7 +35,7 @@ def test_failing_model_fails_the_run_and_the_audit_record(airflow_db, tmp_path, 
     settings.ensure_local_dirs()
     report = generator.generate(settings.raw_dir, start=DAY, days=1, events_per_day=200, users=50, seed=11)
 
-    from lakehouse.dag_factory import build_dag
+    from lakehouse.dag.factory import build_dag
 
     run = run_for_date(build_dag(EVENTS, settings), EVENTS, DAY)
     tasks = {ti.task_id: ti for ti in run.get_task_instances()}

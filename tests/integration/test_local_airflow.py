@@ -1,4 +1,4 @@
-"""`make airflow` (lakehouse.local_airflow.serve) starts Airflow 3 with both DAGs parsed and
+"""`make airflow` (lakehouse.tools.local_airflow.serve) starts Airflow 3 with both DAGs parsed and
 airflow_settings.yaml applied, prints a URL and a login that its REST API accepts, and stops with
 every process it started on Ctrl-C.
 
@@ -15,9 +15,9 @@ import psutil
 import pytest
 from local_airflow_process import READY, api, login_from, served, token
 
-from lakehouse import airflow_settings
 from lakehouse.config import DUCKDB_POOL
-from lakehouse.pipelines import PIPELINES
+from lakehouse.dag.pipelines import PIPELINES
+from lakehouse.tools import airflow_settings
 
 START_TIMEOUT = 150
 STOP_TIMEOUT = 60

@@ -22,13 +22,13 @@ from pathlib import Path
 import pyarrow.compute as pc
 import pytest
 
-from lakehouse import generator
 from lakehouse.audit import LocalAuditStore
 from lakehouse.config import get_settings
+from lakehouse.dag.pipelines import EVENTS
 from lakehouse.paths import venv_executable
-from lakehouse.iceberg_writer import open_catalog
-from lakehouse.pipelines import EVENTS
-from lakehouse.runner import run_for_date
+from lakehouse.platform.local.iceberg_writer import open_catalog
+from lakehouse.tools import generator
+from lakehouse.tools.runner import run_for_date
 
 pytestmark = pytest.mark.e2e
 
@@ -79,7 +79,7 @@ if args[0] == "build" and not (STATE / "fault.done").exists():
                LAKEHOUSE_TEST_FAULT_MODEL=fault["model"], LAKEHOUSE_TEST_FAULT_MODE=fault["mode"])
     code = subprocess.run([REAL, *args], env=env).returncode
     if fault["mode"] == "kill":
-        from lakehouse.iceberg_writer import open_catalog
+        from lakehouse.platform.local.iceberg_writer import open_catalog
 
         catalog = open_catalog(os.environ["LAKEHOUSE_ICEBERG_CATALOG_URI"], os.environ["LAKEHOUSE_ICEBERG_WAREHOUSE"])
         table = catalog.load_table("curated." + fault["model"])
@@ -114,7 +114,7 @@ def lake(airflow_db, tmp_path_factory):
     settings.ensure_local_dirs()
     report = generator.generate(settings.raw_dir, start=DAY1, days=2, events_per_day=120, users=40, seed=5)
 
-    from lakehouse.dag_factory import build_dag
+    from lakehouse.dag.factory import build_dag
 
     dag = build_dag(EVENTS, settings)
 

@@ -8,13 +8,13 @@ from datetime import date
 import pyarrow.compute as pc
 import pytest
 
-from lakehouse import taxi_generator
 from lakehouse.audit import LocalAuditStore
-from lakehouse.backfill import run_backfill
 from lakehouse.config import get_settings
-from lakehouse.iceberg_writer import open_catalog
-from lakehouse.pipelines import NYC_TAXI
-from lakehouse.runner import run_for_date
+from lakehouse.dag.pipelines import NYC_TAXI
+from lakehouse.platform.local.iceberg_writer import open_catalog
+from lakehouse.tools import taxi_generator
+from lakehouse.tools.backfill import run_backfill
+from lakehouse.tools.runner import run_for_date
 
 pytestmark = pytest.mark.e2e
 
@@ -44,7 +44,7 @@ def _lake(tmp_path_factory, name, monkeypatch):
 
 
 def test_backfill_by_month_equals_running_the_months_one_by_one(airflow_db, tmp_path_factory, monkeypatch):
-    from lakehouse.dag_factory import build_dag
+    from lakehouse.dag.factory import build_dag
 
     # The backfill goes first: a backfill skips logical dates that already have a run.
     backfilled = _lake(tmp_path_factory, "taxi-backfill", monkeypatch)

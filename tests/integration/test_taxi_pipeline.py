@@ -16,14 +16,15 @@ import pyarrow.dataset as ds
 import pytest
 from pyiceberg.transforms import MonthTransform
 
-from lakehouse import paths, taxi_generator
+from lakehouse import paths
 from lakehouse.audit import LocalAuditStore
-from lakehouse.cleaned_zone import QUARANTINE_DIR, TRIPS_DIR, ZONES_ABSENT
 from lakehouse.config import get_settings
-from lakehouse.glue_job import ZONE_LOOKUP_DIR
-from lakehouse.iceberg_writer import open_catalog
-from lakehouse.pipelines import NYC_TAXI
-from lakehouse.runner import run_for_date
+from lakehouse.dag.pipelines import NYC_TAXI
+from lakehouse.platform.local.cleaned_zone import QUARANTINE_DIR, TRIPS_DIR, ZONES_ABSENT
+from lakehouse.platform.local.glue_job import ZONE_LOOKUP_DIR
+from lakehouse.platform.local.iceberg_writer import open_catalog
+from lakehouse.tools import taxi_generator
+from lakehouse.tools.runner import run_for_date
 
 pytestmark = pytest.mark.e2e
 
@@ -77,7 +78,7 @@ def generated(airflow_db, tmp_path_factory):
     settings, patch = _lake(tmp_path_factory, "taxi-lake")
     report = taxi_generator.generate_month(settings.raw_dir, MONTH.year, MONTH.month, trips=1500, seed=5)
 
-    from lakehouse.dag_factory import build_dag
+    from lakehouse.dag.factory import build_dag
 
     dag = build_dag(NYC_TAXI, settings)
     first = _run(dag, MONTH)
@@ -168,7 +169,7 @@ def real_tlc(airflow_db, tmp_path_factory):
     lookup.mkdir(parents=True)
     (lookup / "taxi_zone_lookup.csv").symlink_to(SHARED_TLC / "taxi_zone_lookup.csv")
 
-    from lakehouse.dag_factory import build_dag
+    from lakehouse.dag.factory import build_dag
 
     dag = build_dag(NYC_TAXI, settings)
     runs = {month: _run(dag, month) for month in samples}

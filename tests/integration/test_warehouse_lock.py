@@ -10,8 +10,9 @@ from datetime import date
 import duckdb
 import pytest
 
-from lakehouse import crawler, generator, warehouse_lock
 from lakehouse.paths import venv_executable
+from lakehouse.platform.local import crawler, warehouse_lock
+from lakehouse.tools import generator
 
 INTERVAL = {
     "LAKEHOUSE_DATA_INTERVAL_START": "2026-02-23",

@@ -19,6 +19,7 @@ import yaml
 
 from lakehouse import paths
 from lakehouse.config import AwsSettings
+from lakehouse.dag.pipelines import NYC_TAXI
 from terraform_hcl import (
     ASL_TEMPLATE,
     MODULES,
@@ -636,7 +637,7 @@ def test_taxi_glue_job_default_arguments_are_the_lake_prefixes_and_no_bookmarks(
 def test_taxi_glue_job_arguments_match_the_local_target():
     """The local target runs the same script with the same argument names, pointing into the
     same layout below its raw/ and cleaned/ directories."""
-    from lakehouse import glue_job
+    from lakehouse.platform.local import glue_job
 
     local = glue_job.job_arguments(SimpleNamespace(raw_dir=Path("/lake/raw"), cleaned_dir=Path("/lake/cleaned")), 2024, 1)
     assert set(local) - {"--YEAR", "--MONTH"} == set(_URI_ARGUMENTS)
@@ -784,7 +785,7 @@ def test_each_crawler_role_may_do_exactly_what_its_crawler_does():
 
 def test_root_outputs_name_the_taxi_job_and_the_cleaned_crawler():
     outputs = named_blocks(TERRAFORM, "output")
-    assert outputs["taxi_glue_job_name"]["value"] == "${module.processing.job_name}"
+    assert outputs["glue_job_names"]["value"] == {NYC_TAXI.clean_job: "${module.processing.job_name}"}
     assert outputs["cleaned_crawler_name"]["value"] == "${module.catalog.cleaned_crawler_name}"
     names = [b for b in parse(TERRAFORM / "locals.tf")["locals"] if "names" in b][0]["names"]
     assert names["taxi_glue_job"] == "${local.name_prefix}-clean-yellow-trips"

@@ -1,4 +1,4 @@
-"""lakehouse.airflow_settings reads the Astro CLI's airflow_settings.yaml as the CLI does (empty
+"""lakehouse.tools.airflow_settings reads the Astro CLI's airflow_settings.yaml as the CLI does (empty
 template entries skipped, extras as JSON) and writes it into an Airflow metadata database,
 replacing what is there."""
 
@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from lakehouse import airflow_settings
+from lakehouse.tools import airflow_settings
 
 SETTINGS = """\
 airflow:

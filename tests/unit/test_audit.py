@@ -226,7 +226,7 @@ def test_start_item_for_run_reads_the_task_context():
 
 
 def test_stale_runs_are_the_records_still_running_long_after_they_started(lake_env, capsys):
-    from lakehouse import cli
+    from lakehouse.tools import cli
 
     store = LocalAuditStore(lake_env.audit_db_path)
     long_ago = (datetime.now(UTC) - timedelta(hours=8)).isoformat(timespec="seconds")

@@ -10,7 +10,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from lakehouse.crawler import (
+from lakehouse.platform.local.crawler import (
     ColumnChange,
     CrawlerError,
     CrawlResult,
@@ -211,7 +211,7 @@ def test_added_column_is_drift(lake: Lake, caplog: pytest.LogCaptureFixture) -> 
     lake.write("events/dt=2026-02-24/b.json", f"{line({**EVENT_1, 'referrer': 'google'})}\n")
 
     caplog.clear()
-    with caplog.at_level(logging.INFO, logger="lakehouse.crawler"):
+    with caplog.at_level(logging.INFO, logger="lakehouse.platform.local.crawler"):
         result = lake.crawl()
 
     assert result.drift == [ColumnChange("events", "referrer", "added", None, "string")]
@@ -461,7 +461,7 @@ def test_non_data_files_are_skipped_and_reported(
     lake.write("events/dt=2026-02-23/.part-0.parquet.crc", b"\0")
     lake.write("events/_temporary/notes.txt", "scratch\n")
 
-    with caplog.at_level(logging.WARNING, logger="lakehouse.crawler"):
+    with caplog.at_level(logging.WARNING, logger="lakehouse.platform.local.crawler"):
         result = lake.crawl()
 
     reason = "not a JSON-lines file (.json, .jsonl, .ndjson, optionally .gz); skipped"
@@ -494,7 +494,7 @@ def test_a_query_on_some_days_opens_only_their_stored_lines(lake: Lake) -> None:
 
 
 def test_the_schema_is_inferred_from_a_sample_of_each_new_file(lake: Lake) -> None:
-    from lakehouse.crawler import SAMPLE_LINES
+    from lakehouse.platform.local.crawler import SAMPLE_LINES
 
     late_column = {**EVENT_1, "late_column": "x"}
     lake.write(

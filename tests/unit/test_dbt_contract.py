@@ -8,7 +8,7 @@ from collections import Counter
 import yaml
 
 from lakehouse.config import get_settings
-from lakehouse.generator import EVENT_TYPE_WEIGHTS
+from lakehouse.tools.generator import EVENT_TYPE_WEIGHTS
 
 EXPECTED_TESTS = {
     "stg_raw_events": {"not_null": 4, "unique": 1},

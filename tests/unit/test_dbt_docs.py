@@ -1,4 +1,4 @@
-"""The dbt docs site that Cosmos's plugin serves in the Airflow UI (lakehouse.dbt_docs)."""
+"""The dbt docs site that Cosmos's plugin serves in the Airflow UI (lakehouse.tools.dbt_docs)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import shutil
 
 import pytest
 
-from lakehouse import airflow_home, dbt_docs
 from lakehouse.config import get_settings
+from lakehouse.tools import airflow_home, dbt_docs
 
 
 def test_generate_writes_the_site_with_the_models_into_the_lake(lake_env):

@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from lakehouse.config import get_settings
-from lakehouse.generator import (
+from lakehouse.tools.generator import (
     EVENT_CATEGORIES,
     EVENT_TYPE_WEIGHTS,
     USER_CATEGORIES,

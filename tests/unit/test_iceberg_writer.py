@@ -16,9 +16,9 @@ from pyiceberg.transforms import (
 )
 
 from iceberg_tables import write_table
-from lakehouse import run_metrics
 from lakehouse.config import get_settings
-from lakehouse.iceberg_writer import (
+from lakehouse.platform.local import run_metrics
+from lakehouse.platform.local.iceberg_writer import (
     MODEL_PROPERTY,
     ROWS_WRITTEN_PROPERTY,
     RUN_ID_PROPERTY,
@@ -26,7 +26,7 @@ from lakehouse.iceberg_writer import (
     open_catalog,
     parse_partition,
 )
-from lakehouse.pipelines import EVENTS as EVENTS_PIPELINE
+from lakehouse.dag.pipelines import EVENTS as EVENTS_PIPELINE
 
 EVENTS = "curated.fct_events"
 DAY_2_FILTER = "event_date >= '2026-02-24' and event_date < '2026-02-25'"

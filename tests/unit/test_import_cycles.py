@@ -67,8 +67,8 @@ def import_cycles(graph: dict[str, set[str]]) -> list[list[str]]:
 
 def test_the_lakehouse_package_has_no_import_cycle():
     graph = import_graph(PLUGINS)
-    assert {"lakehouse.dag_factory", "lakehouse.platform", "lakehouse.platform.aws"} <= set(graph)
-    assert "lakehouse.platform.steps" in graph["lakehouse.platform.aws"]
+    assert {"lakehouse.dag.factory", "lakehouse.platform", "lakehouse.platform.aws.target"} <= set(graph)
+    assert "lakehouse.platform.steps" in graph["lakehouse.platform.aws.target"]
     assert import_cycles(graph) == []
 
 
@@ -81,3 +81,21 @@ def test_a_cycle_through_a_lazy_import_is_found(tmp_path):
     (package / "c.py").write_text("import toy.a\n")
     (package / "d.py").write_text("from toy.a import something\n")
     assert import_cycles(import_graph(tmp_path)) == [["toy.a", "toy.b", "toy.c"]]
+
+
+def _local_only(module: str) -> bool:
+    return module.startswith(("lakehouse.tools", "lakehouse.platform.local"))
+
+
+def test_what_ships_to_mwaa_imports_nothing_left_out_of_plugins_zip():
+    """plugins.zip leaves out tools/ and platform/local/ (lakehouse.tools.mwaa_deploy.LOCAL_ONLY), so
+    no shipped module may import them, even inside a function; the one exception is the target
+    switch, which takes the local branch only on the local target."""
+    graph = import_graph(PLUGINS)
+    reached = {
+        module: sorted(imported for imported in graph[module] if _local_only(imported))
+        for module in graph
+        if not _local_only(module)
+    }
+    assert reached.pop("lakehouse.platform") == ["lakehouse.platform.local", "lakehouse.platform.local.target"]
+    assert {module: imported for module, imported in reached.items() if imported} == {}

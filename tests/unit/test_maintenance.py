@@ -11,9 +11,9 @@ import duckdb
 import pyarrow as pa
 import pytest
 
-from lakehouse import maintenance
+from lakehouse.platform.local import maintenance
 from iceberg_tables import write_table
-from lakehouse.iceberg_writer import current_data_files, open_catalog
+from lakehouse.platform.local.iceberg_writer import current_data_files, open_catalog
 
 SCHEMA = pa.schema([("event_id", pa.string()), ("event_timestamp", pa.timestamp("us"))])
 

@@ -7,7 +7,7 @@ from datetime import date, timedelta
 import pytest
 from dateutil.relativedelta import relativedelta
 
-from lakehouse.pipelines import EVENTS, NYC_TAXI, Pipeline
+from lakehouse.dag.pipelines import EVENTS, NYC_TAXI, Pipeline
 
 
 @pytest.mark.parametrize(
@@ -34,7 +34,7 @@ def test_the_interval_decides_not_the_name():
 
 
 def test_lakehouse_run_hands_each_pipeline_its_interval_starts(monkeypatch, tmp_path):
-    from lakehouse import cli
+    from lakehouse.tools import cli
 
     monkeypatch.setenv("LAKEHOUSE_HOME", str(tmp_path / "lake"))
     calls = []

@@ -1,4 +1,4 @@
-"""Landed files read as numbered lines (lakehouse.raw_lines), in blocks, against a reference that
+"""Landed files read as numbered lines (lakehouse.platform.local.raw_lines), in blocks, against a reference that
 reads the whole file at once the obvious way."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from lakehouse.raw_lines import BLANK_CHARS, read_lines
+from lakehouse.platform.local.raw_lines import BLANK_CHARS, read_lines
 
 
 def reference(content: bytes) -> list[tuple[int, str]]:

@@ -11,7 +11,7 @@ import duckdb
 import pytest
 
 from lakehouse.platform.landing import RawPartitionMissing
-from lakehouse.platform.local import crawl_raw_zone
+from lakehouse.platform.local.target import crawl_raw_zone
 
 EVENT = {"event_id": "e1", "user_id": "u1", "event_type": "click", "page": "/", "timestamp": "2026-03-01T10:00:00Z",
          "session_id": "s1"}  # fmt: skip

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pyarrow as pa
 
-from lakehouse import audit, summary
+from lakehouse import audit
+from lakehouse.tools import summary
 from iceberg_tables import write_table
-from lakehouse.iceberg_writer import open_catalog
+from lakehouse.platform.local.iceberg_writer import open_catalog
 
 
 def _item(run_id, day, started_at, failed=()):

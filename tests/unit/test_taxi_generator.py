@@ -18,7 +18,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from lakehouse.paths import project_root
-from lakehouse.taxi_generator import DIRT_KINDS, TaxiGenerationReport, generate_month
+from lakehouse.tools.taxi_generator import DIRT_KINDS, TaxiGenerationReport, generate_month
 
 # TLC's 2024 Parquet schema, as SOURCES.md describes it (names, order and Arrow types).
 TLC_2024_PARQUET = pa.schema(

@@ -1,5 +1,5 @@
 {#- The run's data interval, [start, end) in dates, and its Airflow run id. Airflow passes them as
-    environment variables (lakehouse.dbt_cosmos), read only while dbt executes: a value dbt reads
+    environment variables (lakehouse.dag.dbt_cosmos), read only while dbt executes: a value dbt reads
     while it parses is recorded in its manifest, and a value that changes with every run would then
     make every run parse the project again. Without Airflow (a `dbt build` by hand) the interval
     covers every landed partition. -#}

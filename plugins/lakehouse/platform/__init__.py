@@ -11,17 +11,17 @@ from types import ModuleType
 from typing import Any
 
 from lakehouse.config import Settings
-from lakehouse.pipelines import Pipeline
+from lakehouse.dag.pipelines import Pipeline
 from lakehouse.platform.steps import Platform
 
 
 def _target(settings: Settings) -> ModuleType:
     """The module of the settings' target: the only place that looks at the target's name."""
     if settings.target == "aws":
-        from lakehouse.platform import aws
+        from lakehouse.platform.aws import target as aws
 
         return aws
-    from lakehouse.platform import local
+    from lakehouse.platform.local import target as local
 
     return local
 

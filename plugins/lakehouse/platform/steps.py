@@ -7,7 +7,7 @@ from typing import Any, Protocol
 
 from airflow.sdk import BaseOperator
 
-from lakehouse.pipelines import Pipeline
+from lakehouse.dag.pipelines import Pipeline
 
 AUDIT_START_TASK = "audit_start"
 DBT_GROUP = "dbt"

@@ -1,5 +1,5 @@
 {#- Local target: a model becomes an Iceberg table in the local catalog, written by the
-    project's dbt-duckdb plugin (lakehouse.iceberg_writer). DuckDB writes the model's rows as
+    project's dbt-duckdb plugin (lakehouse.platform.local.iceberg_writer). DuckDB writes the model's rows as
     Parquet, one file per partition of the table, and the plugin commits those files as the
     table's data files. The relation dbt sees in DuckDB is a view over the data files of the
     table's current snapshot, so tests and downstream models read exactly what is committed.

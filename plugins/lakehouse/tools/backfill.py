@@ -20,8 +20,8 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Callable, Iterator
 
-from lakehouse.pipelines import Pipeline
-from lakehouse.runner import logical_date_for
+from lakehouse.dag.pipelines import Pipeline
+from lakehouse.tools.runner import logical_date_for
 
 log = logging.getLogger(__name__)
 

@@ -6,9 +6,9 @@ from __future__ import annotations
 from airflow.sdk import DAG, CronTriggerTimetable, TaskGroup, chain
 from cosmos import DbtTaskGroup
 
-from lakehouse import dbt_cosmos, dbt_watcher
 from lakehouse.config import Settings, get_settings
-from lakehouse.pipelines import Pipeline
+from lakehouse.dag import dbt_cosmos, dbt_watcher
+from lakehouse.dag.pipelines import Pipeline
 from lakehouse.platform import get_platform
 from lakehouse.platform.steps import DBT_GROUP, MAINTENANCE_GROUP
 

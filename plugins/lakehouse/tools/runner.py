@@ -9,7 +9,7 @@ from datetime import date, datetime, time, timezone
 from pathlib import Path
 from typing import Iterator
 
-from lakehouse.pipelines import Pipeline
+from lakehouse.dag.pipelines import Pipeline
 
 
 def logical_date_for(pipeline: Pipeline, data_date: date) -> datetime:

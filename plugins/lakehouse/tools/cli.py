@@ -1,4 +1,4 @@
-"""Command line: the ``lakehouse`` script in the venv (or ``python -m lakehouse.cli``)."""
+"""Command line: the ``lakehouse`` script in the venv (or ``python -m lakehouse.tools.cli``)."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ def _settings():
 
 
 def cmd_generate(args: argparse.Namespace) -> int:
-    from lakehouse import generator
+    from lakehouse.tools import generator
 
     settings = _settings()
     report = generator.generate(
@@ -40,7 +40,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
 
 
 def cmd_manifest(args: argparse.Namespace) -> int:
-    from lakehouse import manifest
+    from lakehouse.tools import manifest
 
     settings = _settings()
     if args.check:
@@ -55,25 +55,25 @@ def cmd_manifest(args: argparse.Namespace) -> int:
 
 
 def _pipeline(name: str):
-    from lakehouse.pipelines import pipeline_named
+    from lakehouse.dag.pipelines import pipeline_named
 
     return pipeline_named(name)
 
 
 def _run_dates(pipeline_name: str, dates: list[date]) -> bool:
     """Run a pipeline's DAG through Airflow for each interval start (a day, or a month's first)."""
-    from lakehouse import airflow_home
+    from lakehouse.tools import airflow_home
 
     settings = _settings()
     log_path = settings.reports_dir / "airflow-runs.log"
     print(f"Airflow and dbt task logs: {log_path}")
     airflow_home.configure()
-    from lakehouse.runner import output_to, run_for_date
+    from lakehouse.tools.runner import output_to, run_for_date
 
     pipeline = _pipeline(pipeline_name)
     with output_to(log_path):
         airflow_home.initialise()
-        from lakehouse.dag_factory import build_dag
+        from lakehouse.dag.factory import build_dag
 
         dag = build_dag(pipeline)
     ok = True
@@ -94,13 +94,13 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_backfill(args: argparse.Namespace) -> int:
-    from lakehouse import airflow_home
+    from lakehouse.tools import airflow_home
 
     settings = _settings()
     pipeline = _pipeline(args.pipeline)
     airflow_home.configure()
-    from lakehouse.backfill import most_runs_at_once, run_backfill
-    from lakehouse.runner import output_to
+    from lakehouse.tools.backfill import most_runs_at_once, run_backfill
+    from lakehouse.tools.runner import output_to
 
     log_path = settings.reports_dir / "airflow-services.log"
     print(f"scheduler, DAG processor and API server logs: {log_path}; task logs: {airflow_home.task_log_dir()}")
@@ -148,8 +148,8 @@ def cmd_stale_partitions(args: argparse.Namespace) -> int:
 
 
 def cmd_deploy_mwaa(args: argparse.Namespace) -> int:
-    from lakehouse import mwaa_deploy
     from lakehouse.config import get_settings
+    from lakehouse.tools import mwaa_deploy
 
     try:
         target = mwaa_deploy.target_from_outputs(args.environment)
@@ -163,8 +163,8 @@ def cmd_deploy_mwaa(args: argparse.Namespace) -> int:
 def cmd_generate_taxi(args: argparse.Namespace) -> int:
     import shutil
 
-    from lakehouse import taxi_generator
-    from lakehouse.glue_job import ZONE_LOOKUP_DIR
+    from lakehouse.platform.local.glue_job import ZONE_LOOKUP_DIR
+    from lakehouse.tools import taxi_generator
 
     settings = _settings()
     report = taxi_generator.generate_month(
@@ -180,7 +180,7 @@ def cmd_generate_taxi(args: argparse.Namespace) -> int:
 
 
 def cmd_summary(args: argparse.Namespace) -> int:
-    from lakehouse import summary
+    from lakehouse.tools import summary
 
     settings = _settings()
     built = summary.build(settings)
@@ -190,13 +190,13 @@ def cmd_summary(args: argparse.Namespace) -> int:
 
 
 def cmd_airflow(args: argparse.Namespace) -> int:
-    from lakehouse import local_airflow
+    from lakehouse.tools import local_airflow
 
     return local_airflow.serve()
 
 
 def cmd_docs(args: argparse.Namespace) -> int:
-    from lakehouse import dbt_docs
+    from lakehouse.tools import dbt_docs
 
     print(f"dbt docs written to {dbt_docs.generate(_settings())}; `lakehouse airflow` shows them under Browse")
     return 0
@@ -270,7 +270,7 @@ def _data_commands(commands) -> None:
 
 def _run_commands(commands) -> None:
     """Running the DAGs through Airflow."""
-    from lakehouse.pipelines import PIPELINES
+    from lakehouse.dag.pipelines import PIPELINES
 
     run = commands.add_parser("run", help="run a pipeline's DAG through Airflow for data dates (taxi: months)")
     run.add_argument("dates", type=_date_or_month, nargs="+", metavar="YYYY-MM-DD|YYYY-MM")
@@ -295,7 +295,7 @@ def _run_commands(commands) -> None:
 
 def _operations_commands(commands) -> None:
     """Looking after a lake and its deployment."""
-    from lakehouse.pipelines import PIPELINES
+    from lakehouse.dag.pipelines import PIPELINES
 
     docs = commands.add_parser("docs", help="generate the dbt docs site that the Airflow UI shows under Browse")
     docs.set_defaults(func=cmd_docs)

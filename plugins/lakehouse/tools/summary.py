@@ -11,9 +11,9 @@ import duckdb
 import pyarrow.dataset as ds
 
 from lakehouse.audit import LocalAuditStore
-from lakehouse.cleaned_zone import QUARANTINE_DIR
 from lakehouse.config import Settings
-from lakehouse.iceberg_writer import open_catalog
+from lakehouse.platform.local.cleaned_zone import QUARANTINE_DIR
+from lakehouse.platform.local.iceberg_writer import open_catalog
 
 ICEBERG_NAMESPACES = ("curated", "quarantine")
 

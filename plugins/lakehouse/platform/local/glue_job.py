@@ -11,8 +11,8 @@ import sys
 from typing import Any
 
 from lakehouse import paths
-from lakehouse.cleaned_zone import QUARANTINE_DIR, TRIPS_DIR, ZONES_DIR
 from lakehouse.config import Settings
+from lakehouse.platform.local.cleaned_zone import QUARANTINE_DIR, TRIPS_DIR, ZONES_DIR
 
 log = logging.getLogger(__name__)
 

@@ -18,8 +18,8 @@ from airflow.task.trigger_rule import TriggerRule
 
 from lakehouse import alerts, conservation
 from lakehouse.config import AwsSettings, Settings, aws_output, get_aws_settings
+from lakehouse.dag.pipelines import RAW_ZONE, Pipeline
 from lakehouse.paths import venv_executable
-from lakehouse.pipelines import RAW_ZONE, Pipeline
 from lakehouse.platform.steps import (
     AUDIT_END_TASK,
     AUDIT_START_TASK,
@@ -28,7 +28,7 @@ from lakehouse.platform.steps import (
     clean_task_id,
     crawl_task_id,
 )
-from lakehouse.platform.aws_audit import END, START, AuditExecutionOperator, stale_runs
+from lakehouse.platform.aws.audit import END, START, AuditExecutionOperator, stale_runs
 from lakehouse.platform.landing import interval_days, partitions_missing, raw_file_versions
 
 
@@ -141,11 +141,20 @@ class AwsPlatform:
     def audit_start(self, pipeline: Pipeline) -> BaseOperator:
         return self._audit(AUDIT_START_TASK, pipeline, START)
 
+    def _glue_job_name(self, pipeline: Pipeline) -> str:
+        try:
+            return self.aws.glue_job_names[pipeline.clean_job]
+        except KeyError:
+            raise ValueError(
+                f"pipeline {pipeline.name} runs the Glue job {pipeline.clean_job!r}, which the glue_job_names "
+                f"Terraform output does not name (it names {', '.join(sorted(self.aws.glue_job_names)) or 'none'})"
+            ) from None
+
     def clean(self, pipeline: Pipeline) -> BaseOperator:
         # The job's S3 locations are its default arguments in Terraform; a run adds its month.
         return GlueJobOperator(
             task_id=clean_task_id(pipeline),
-            job_name=self.aws.taxi_glue_job_name,
+            job_name=self._glue_job_name(pipeline),
             script_args={"--YEAR": "{{ data_interval_start.year }}", "--MONTH": "{{ data_interval_start.month }}"},
             region_name=self.aws.region,
             wait_for_completion=True,

@@ -17,8 +17,8 @@ from pyiceberg.expressions import AlwaysTrue, And, GreaterThanOrEqual, LessThan
 
 from lakehouse.config import Settings
 from lakehouse.conservation import Account
-from lakehouse.iceberg_writer import ROWS_WRITTEN_PROPERTY, RUN_ID_PROPERTY
-from lakehouse.pipelines import Pipeline
+from lakehouse.dag.pipelines import Pipeline
+from lakehouse.platform.local.iceberg_writer import ROWS_WRITTEN_PROPERTY, RUN_ID_PROPERTY
 
 DUPLICATE = "duplicate"
 
@@ -55,7 +55,7 @@ def glue_quarantine_reasons(cleaned_dir: Path, start: date) -> Counter:
     """Reasons of the rows the Glue job rejected for the month that starts the interval."""
     import pyarrow.dataset as ds
 
-    from lakehouse.cleaned_zone import QUARANTINE_DIR
+    from lakehouse.platform.local.cleaned_zone import QUARANTINE_DIR
 
     partition = cleaned_dir / QUARANTINE_DIR / f"year={start.year:04d}" / f"month={start.month:02d}"
     if not partition.is_dir():

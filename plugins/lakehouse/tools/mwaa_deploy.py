@@ -32,7 +32,7 @@ from packaging.utils import canonicalize_name
 
 from lakehouse import paths
 from lakehouse.config import Settings, aws_output, aws_outputs_path
-from lakehouse.manifest import fingerprint, graph_manifest
+from lakehouse.tools.manifest import fingerprint, graph_manifest
 
 # The keys that the orchestration module's aws_mwaa_environment points MWAA at (a test keeps them
 # equal).
@@ -66,6 +66,10 @@ CONSTRAINTS_LINE = re.compile(
     r'constraints-([0-9][^/"]*)/constraints-3\.[0-9]+\.txt"$',
     re.MULTILINE,
 )
+
+# What runs only on a laptop or in CI stays out of plugins.zip: MWAA never imports it, and it needs
+# what MWAA does not install (DuckDB, pyiceberg, Spark), so shipping it would only invite that import.
+LOCAL_ONLY = ("lakehouse/tools/", "lakehouse/platform/local/")
 
 # Build output is never deployed: bytecode and the editable install's metadata anywhere, and dbt's
 # target-path and log-path at the top of the dbt project.
@@ -131,15 +135,17 @@ def _files(root: Path, skipped_at_top: tuple[str, ...] = ()) -> dict[str, bytes]
 
 
 def plugins_zip(plugins_dir: Path) -> bytes:
-    """plugins/ as MWAA unpacks it into $AIRFLOW_HOME/plugins, with the lakehouse package at the top.
+    """plugins/ as MWAA unpacks it into $AIRFLOW_HOME/plugins, with the lakehouse package at the top
+    and without what runs only locally (LOCAL_ONLY).
 
     A new plugins.zip costs an environment update, so building it again from the same files gives
     the same bytes: sorted entries, a fixed date and mode, and entries stored rather than deflated,
     because deflate output can differ between zlib builds.
     """
     buffer = io.BytesIO()
+    shipped = {name: body for name, body in _files(plugins_dir).items() if not name.startswith(LOCAL_ONLY)}
     with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_STORED) as archive:
-        for name, body in _files(plugins_dir).items():
+        for name, body in shipped.items():
             entry = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
             # Unix, wherever the zip is built, so that the mode below is what unzip applies.
             entry.create_system = 3
@@ -243,7 +249,7 @@ def _unchanged(target: Target, key: str, body: bytes, head: dict[str, Any]) -> b
     if head["Metadata"].get(DIGEST_METADATA) == _digest(body):
         return True
     # Each dbt parse stamps new times and ids into the manifest, so it has changed only when what
-    # Cosmos builds the graph from has (lakehouse.manifest.fingerprint).
+    # Cosmos builds the graph from has (lakehouse.tools.manifest.fingerprint).
     if key == MANIFEST_KEY:
         deployed = target.s3.get_object(Bucket=target.bucket, Key=key)["Body"].read()
         return fingerprint(json.loads(deployed)) == fingerprint(json.loads(body))

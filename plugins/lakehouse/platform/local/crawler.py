@@ -8,7 +8,7 @@ row per non-blank line, as text (``_record``), with its file, line number and pa
 Malformed lines must reach dbt so it can quarantine them; parsing is dbt's job.
 
 Incremental: a file is read only when it is new or changed (size, modification or change time)
-since the last crawl. Reading it streams its lines (lakehouse.raw_lines) into a Parquet file of
+since the last crawl. Reading it streams its lines (lakehouse.platform.local.raw_lines) into a Parquet file of
 the table's local storage, partitioned by ``dt``, so that a query on some days opens only those
 days' files, and a .gz file is decompressed once. The view lists exactly the files of the last
 successful crawl: dbt reads what the crawl checked, even if a file changes afterwards.
@@ -43,7 +43,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from lakehouse.raw_lines import GZIP_SUFFIX, RawFileError, is_gzip, read_lines
+from lakehouse.platform.local.raw_lines import GZIP_SUFFIX, RawFileError, is_gzip, read_lines
 
 log = logging.getLogger(__name__)
 

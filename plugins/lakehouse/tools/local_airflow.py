@@ -1,7 +1,7 @@
 """`lakehouse airflow` (`make airflow`): this project's Airflow 3 on this machine, with its UI, until
 Ctrl-C.
 
-The services are the ones a backfill runs (lakehouse.backfill.airflow_services: API server, DAG
+The services are the ones a backfill runs (lakehouse.tools.backfill.airflow_services: API server, DAG
 processor and scheduler with the LocalExecutor), on the Airflow home the demo and the backfills
 use, so their runs show in the UI. The pools and connections come from airflow_settings.yaml, the
 file `astro dev start` applies. The scheduler creates no runs from the schedules, as in a backfill:
@@ -11,7 +11,7 @@ Logins are SimpleAuthManager's, Airflow 3's default: the API server generates a 
 configured user (by default `admin`) into a file in the Airflow home and keeps it across restarts.
 That file is read back and printed, rather than switching authentication off.
 
-The dbt docs site is generated first (lakehouse.dbt_docs), so that the UI's Browse menu opens it;
+The dbt docs site is generated first (lakehouse.tools.dbt_docs), so that the UI's Browse menu opens it;
 `lakehouse docs` regenerates it later, after runs have changed the tables.
 """
 
@@ -24,11 +24,11 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
-from lakehouse import airflow_home, airflow_settings, dbt_docs
-from lakehouse.backfill import airflow_services
 from lakehouse.config import get_settings
-from lakehouse.pipelines import PIPELINES
-from lakehouse.runner import output_to
+from lakehouse.dag.pipelines import PIPELINES
+from lakehouse.tools import airflow_home, airflow_settings, dbt_docs
+from lakehouse.tools.backfill import airflow_services
+from lakehouse.tools.runner import output_to
 
 
 class LocalAirflowError(RuntimeError):

@@ -13,9 +13,9 @@ from typing import TYPE_CHECKING, Any
 from cosmos import ExecutionConfig, ProfileConfig, ProjectConfig, RenderConfig
 from cosmos.constants import ExecutionMode, InvocationMode, LoadMode, TestBehavior
 
-from lakehouse import dbt_watcher
 from lakehouse.config import Settings
-from lakehouse.pipelines import Pipeline
+from lakehouse.dag import dbt_watcher
+from lakehouse.dag.pipelines import Pipeline
 
 if TYPE_CHECKING:
     from lakehouse.platform.steps import Platform
@@ -50,7 +50,7 @@ def profile_config(settings: Settings) -> ProfileConfig:
 
 
 def execution_config(dbt_executable: str) -> ExecutionConfig:
-    # One dbt build per run (lakehouse.dbt_watcher). dbt runs as a subprocess, which keeps its
+    # One dbt build per run (lakehouse.dag.dbt_watcher). dbt runs as a subprocess, which keeps its
     # DuckDB connection out of the worker process, so no file handle outlives the task.
     return ExecutionConfig(
         execution_mode=ExecutionMode.WATCHER,

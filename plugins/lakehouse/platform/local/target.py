@@ -14,8 +14,8 @@ from airflow.task.trigger_rule import TriggerRule
 
 from lakehouse import alerts, audit
 from lakehouse.config import DUCKDB_POOL, Settings, get_settings
+from lakehouse.dag.pipelines import RAW_ZONE, Pipeline, pipeline_named
 from lakehouse.paths import venv_executable
-from lakehouse.pipelines import RAW_ZONE, Pipeline, pipeline_named
 from lakehouse.platform.steps import (
     AUDIT_END_TASK,
     AUDIT_START_TASK,
@@ -40,7 +40,7 @@ def record_run_start(pipeline: str, **context: Any) -> None:
 
 
 def crawl_raw_zone(pipeline: str, tables: list[str], required: list[str], **context: Any) -> dict[str, Any]:
-    from lakehouse import crawler, warehouse_lock
+    from lakehouse.platform.local import crawler, warehouse_lock
 
     settings = get_settings()
     settings.ensure_local_dirs()
@@ -111,7 +111,8 @@ def check_conservation(pipeline_name: str, **context: Any) -> None:
     crawl's line counts per file and the DuckDB tables and views dbt wrote."""
     import duckdb
 
-    from lakehouse import conservation, crawler, warehouse_lock
+    from lakehouse import conservation
+    from lakehouse.platform.local import crawler, warehouse_lock
 
     pipeline = pipeline_named(pipeline_name)
     settings = get_settings()
@@ -134,7 +135,7 @@ def check_conservation(pipeline_name: str, **context: Any) -> None:
 
 
 def crawl_cleaned_zone(**context: Any) -> dict[str, Any]:
-    from lakehouse import cleaned_zone, warehouse_lock
+    from lakehouse.platform.local import cleaned_zone, warehouse_lock
 
     settings = get_settings()
     settings.ensure_local_dirs()
@@ -146,7 +147,7 @@ def crawl_cleaned_zone(**context: Any) -> dict[str, Any]:
 
 def run_glue_job(job: str, **context: Any) -> dict[str, Any]:
     """Run the Glue job script in its own Spark process, as Glue would, for the run's month."""
-    from lakehouse import glue_job
+    from lakehouse.platform.local import glue_job
 
     settings = get_settings()
     settings.ensure_local_dirs()
@@ -156,8 +157,9 @@ def run_glue_job(job: str, **context: Any) -> dict[str, Any]:
 
 def record_run_end(pipeline_name: str, **context: Any) -> None:
     """Write the final audit item; fail this task when the run failed, so the run stays failed."""
-    from lakehouse import conservation, run_metrics
-    from lakehouse.iceberg_writer import open_catalog
+    from lakehouse import conservation
+    from lakehouse.platform.local import run_metrics
+    from lakehouse.platform.local.iceberg_writer import open_catalog
 
     pipeline = pipeline_named(pipeline_name)
     settings = get_settings()
@@ -194,8 +196,8 @@ def record_run_end(pipeline_name: str, **context: Any) -> None:
 
 
 def _maintain(mart: str, operation: str) -> str:
-    from lakehouse import maintenance, warehouse_lock
-    from lakehouse.iceberg_writer import open_catalog
+    from lakehouse.platform.local import maintenance, warehouse_lock
+    from lakehouse.platform.local.iceberg_writer import open_catalog
 
     settings = get_settings()
     with warehouse_lock.hold(settings.duckdb_path):
@@ -296,6 +298,8 @@ def stale_audit_runs(settings: Settings, older_than: timedelta, table: str | Non
 
 def stale_partitions(settings: Settings, pipeline: Pipeline, table: str | None = None) -> list[Any]:
     """Landed dates whose raw files changed after their run, from the crawler's catalog."""
-    from lakehouse.reprocessing import local_stale_partitions
+    from lakehouse.platform.local import crawler
+    from lakehouse.reprocessing import stale_partitions as stale
 
-    return local_stale_partitions(settings, pipeline)
+    changes = {table: crawler.partition_changes(settings.crawler_catalog_path, table) for table in pipeline.raw_tables}
+    return stale(pipeline, changes, audit.LocalAuditStore(settings.audit_db_path).items(pipeline.name))

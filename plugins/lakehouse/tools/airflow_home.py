@@ -10,8 +10,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from lakehouse import dbt_docs, paths
+from lakehouse import paths
 from lakehouse.config import DUCKDB_POOL, get_settings
+from lakehouse.tools import dbt_docs
 
 
 # Locally the scheduler, the DAG processor, the API server, each task and the backfill command
@@ -30,7 +31,7 @@ def configure(home: Path | None = None) -> Path:
     os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
     os.environ.setdefault("AIRFLOW__LOGGING__LOGGING_LEVEL", "INFO")
     if os.environ.get("AIRFLOW__DATABASE__SQL_ALCHEMY_CONN", "sqlite:").startswith("sqlite:"):
-        os.environ.setdefault("AIRFLOW__DATABASE__SQL_ALCHEMY_CONNECT_ARGS", "lakehouse.airflow_home.SQLITE_CONNECT_ARGS")
+        os.environ.setdefault("AIRFLOW__DATABASE__SQL_ALCHEMY_CONNECT_ARGS", "lakehouse.tools.airflow_home.SQLITE_CONNECT_ARGS")
     # Always the lake of this process: a value inherited from a parent that uses another lake
     # (a test session, a shell that ran the demo elsewhere) would show that lake's docs.
     os.environ["AIRFLOW__COSMOS__DBT_DOCS_PROJECTS"] = dbt_docs.cosmos_projects(get_settings())

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from pyiceberg.table import Table
 
-from lakehouse.iceberg_writer import local_path, current_data_files
+from lakehouse.platform.local.iceberg_writer import local_path, current_data_files
 
 OPERATION_PROPERTY = "lakehouse.operation"
 

@@ -5,7 +5,11 @@ ties the two modules together)."""
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from pathlib import Path
+
+import pytest
 
 from lakehouse import paths
 
@@ -99,3 +103,13 @@ def test_what_ships_to_mwaa_imports_nothing_left_out_of_plugins_zip():
     }
     assert reached.pop("lakehouse.platform") == ["lakehouse.platform.local", "lakehouse.platform.local.target"]
     assert {module: imported for module, imported in reached.items() if imported} == {}
+
+
+@pytest.mark.parametrize("module", ["lakehouse.platform.local.warehouse_lock", "lakehouse.platform.local.iceberg_writer"])
+def test_what_dbt_processes_import_leaves_airflow_out(module):
+    """`lakehouse-dbt` and the dbt-duckdb Iceberg plugin run inside every dbt process. Importing
+    Airflow there would cost each process its start-up, and under a scheduler it fails: a task's
+    children inherit a metadata-database URL that Airflow 3 makes unusable for task code."""
+    probe = f"import sys, {module}; print(sorted(m for m in sys.modules if m == 'airflow' or m.startswith('airflow.')))"
+    completed = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert completed.stdout.strip() == "[]"

@@ -8,11 +8,15 @@ from __future__ import annotations
 
 from datetime import timedelta
 from types import ModuleType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lakehouse.config import Settings
-from lakehouse.dag.pipelines import Pipeline
-from lakehouse.platform.steps import Platform
+
+if TYPE_CHECKING:
+    # Not at run time: dbt's processes import the local engine below this package (lakehouse-dbt,
+    # the Iceberg writer plugin), and they must not pay for importing Airflow.
+    from lakehouse.dag.pipelines import Pipeline
+    from lakehouse.platform.steps import Platform
 
 
 def _target(settings: Settings) -> ModuleType:

@@ -1,8 +1,9 @@
 """A pipeline is declared once. A third, toy pipeline (orders: one raw table, a checked model, a
 quarantine and an Iceberg mart, in a copy of the dbt project) is declared here as a Pipeline among
 the project's pipelines, and nothing else changes: the DAGs file builds its DAG, the CLI runs it
-through Airflow, the audit record, the run metrics and the conservation check count its rows, and
-`lakehouse summary` lists its tables. Real Airflow (dag.test), dbt, DuckDB and Iceberg."""
+through Airflow and backfills it through Airflow's scheduler, the audit record, the run metrics and
+the conservation check count its rows, and `lakehouse summary` lists its tables. Real Airflow
+(dag.test, and a scheduler with its DAG processor), dbt, DuckDB and Iceberg."""
 
 from __future__ import annotations
 
@@ -11,17 +12,20 @@ from datetime import date, timedelta
 
 import pytest
 
-from lakehouse import cli, pipelines
+from lakehouse import paths
 from lakehouse.audit import LocalAuditStore
 from lakehouse.config import get_settings
-from lakehouse.conservation import Account
-from lakehouse.manifest import write_manifest
-from lakehouse.pipelines import Pipeline
+from lakehouse.dag import pipelines
+from lakehouse.platform.local.iceberg_writer import open_catalog
+from lakehouse.tools import cli
+from lakehouse.tools.manifest import write_manifest
 
 pytestmark = pytest.mark.e2e
 
 DAY = date(2026, 5, 4)
 
+# The declaration, as a user would append it to lakehouse/dag/pipelines.py.
+DECLARATION = """
 TOY = Pipeline(
     name="toy",
     dag_id="toy_orders",
@@ -34,6 +38,12 @@ TOY = Pipeline(
     quarantine_sources={"orders": "fct_orders"},
     accounts=(Account("orders", "int_orders_checked", "fct_orders", "order_date", "quarantine_raw_orders", "partition_date"),),
     description="Toy orders: crawl, check, quarantine, one Iceberg mart.",
+)
+PIPELINES = (*PIPELINES, TOY)
+"""
+ORDERS = (
+    '{"order_id": "o-1", "amount": "12.50"}\n{"order_id": "o-2", "amount": 3}\n'
+    '{"amount": 1}\nnot json\n{"order_id": "o-3"}\n'
 )
 
 # The toy's dbt models, written with the project's own macros.
@@ -95,7 +105,8 @@ select * from orders
 @pytest.fixture
 def toy_pipeline(lake_env, tmp_path, monkeypatch):
     """The toy pipeline, declared: its models in a copy of the dbt project, its raw table among the
-    raw sources, and the Pipeline among the project's pipelines."""
+    raw sources, and the Pipeline among the project's pipelines: in this process, and in a copy of
+    the package that Airflow's own processes import first (PYTHONPATH)."""
     project = tmp_path / "dbt"
     shutil.copytree(get_settings().dbt_project_dir, project, ignore=shutil.ignore_patterns("target", "logs"))
     for path, sql in MODELS.items():
@@ -104,19 +115,26 @@ def toy_pipeline(lake_env, tmp_path, monkeypatch):
     sources = project / "models" / "staging" / "_raw__sources.yml"
     sources.write_text(sources.read_text().rstrip("\n") + "\n      - name: orders\n        description: Toy orders.\n")
     monkeypatch.setenv("LAKEHOUSE_DBT_PROJECT_DIR", str(project))
-    monkeypatch.setattr(pipelines, "PIPELINES", (*pipelines.PIPELINES, TOY))
+    declared = dict(vars(pipelines))
+    exec(DECLARATION, declared)
+    monkeypatch.setattr(pipelines, "PIPELINES", declared["PIPELINES"])
+    package = tmp_path / "plugins" / "lakehouse"
+    shutil.copytree(paths.plugins_dir() / "lakehouse", package, ignore=shutil.ignore_patterns("__pycache__"))
+    (package / "dag" / "pipelines.py").write_text((package / "dag" / "pipelines.py").read_text() + DECLARATION)
+    monkeypatch.setenv("PYTHONPATH", str(package.parent))
     write_manifest(get_settings())
-    return TOY
+    return declared["TOY"]
+
+
+def _land(settings, day: date) -> None:
+    landed = settings.raw_dir / "orders" / f"dt={day}"
+    landed.mkdir(parents=True)
+    (landed / "orders-1.json").write_text(ORDERS)
 
 
 def test_a_pipeline_declared_once_runs_end_to_end(airflow_db, toy_pipeline, capsys):
     settings = get_settings()
-    landed = settings.raw_dir / "orders" / f"dt={DAY}"
-    landed.mkdir(parents=True)
-    (landed / "orders-1.json").write_text(
-        '{"order_id": "o-1", "amount": "12.50"}\n{"order_id": "o-2", "amount": 3}\n'
-        '{"amount": 1}\nnot json\n{"order_id": "o-3"}\n'
-    )
+    _land(settings, DAY)
 
     assert cli.main(["run", "--pipeline", "toy", str(DAY)]) == 0
     assert f"toy_orders for {DAY}: success" in capsys.readouterr().out
@@ -132,3 +150,26 @@ def test_a_pipeline_declared_once_runs_end_to_end(airflow_db, toy_pipeline, caps
     assert cli.main(["summary"]) == 0
     summary = capsys.readouterr().out
     assert "curated.fct_orders" in summary and "quarantine.quarantine_raw_orders" in summary
+
+
+def test_a_pipeline_declared_once_backfills_through_the_scheduler(airflow_db, toy_pipeline, capsys):
+    """`lakehouse backfill` starts Airflow's scheduler, DAG processor and API server, which import
+    the declaration from the package copy: the toy DAG is found, both days run, one audit record
+    each, and the mart holds both days' orders."""
+    settings = get_settings()
+    days = [DAY, DAY + timedelta(days=1)]
+    for day in days:
+        _land(settings, day)
+
+    assert cli.main(["backfill", str(days[0]), str(days[-1]), "--pipeline", "toy"]) == 0
+    printed = capsys.readouterr().out
+    assert [f"toy_orders for {day}: success" in printed for day in days] == [True, True]
+
+    items = LocalAuditStore(settings.audit_db_path).items("toy")
+    assert sorted((item["data_interval_start"][:10], item["status"]) for item in items) == [
+        (str(day), "SUCCEEDED") for day in days
+    ]
+    assert all(item["run_id"].startswith("backfill__") for item in items)
+    orders = open_catalog(settings.iceberg_catalog_uri, settings.curated_dir.as_uri()).load_table("curated.fct_orders")
+    rows = sorted((row["order_date"].isoformat(), row["order_id"]) for row in orders.scan().to_arrow().to_pylist())
+    assert rows == [(str(day), order) for day in days for order in ("o-1", "o-2", "o-3")]

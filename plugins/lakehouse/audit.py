@@ -97,6 +97,27 @@ def end_item(
     return item
 
 
+def latest_per_interval(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The newest audit record of each pipeline and data interval (what the tables now reflect),
+    by pipeline, oldest interval first."""
+    latest: dict[tuple[str, str], dict[str, Any]] = {}
+    for item in sorted(items, key=lambda i: i["started_at"]):
+        latest[(item["pipeline"], item["data_interval_start"])] = item
+    return [latest[key] for key in sorted(latest)]
+
+
+def earlier_successes(items: list[dict[str, Any]], item: dict[str, Any]) -> list[dict[str, Any]]:
+    """The intervals before ``item``'s whose latest run succeeded, oldest first: the baseline a
+    run's volumes are compared with (lakehouse.anomalies)."""
+    return [
+        earlier
+        for earlier in latest_per_interval(items)
+        if earlier["pipeline"] == item["pipeline"]
+        and earlier["data_interval_start"] < item["data_interval_start"]
+        and earlier["status"] == SUCCEEDED
+    ]
+
+
 class LocalAuditStore:
     """SQLite stand-in for the DynamoDB table, keyed the same way."""
 

@@ -32,6 +32,9 @@ class Settings:
     dbt_executable: str | None = None
     # Local VACUUM keeps snapshots this long, as Athena's vacuum_max_snapshot_age_seconds does.
     snapshot_retention: timedelta = timedelta(days=5)
+    # A run's mart rows or quarantine share this many times above or below the recent median alerts
+    # (lakehouse.anomalies).
+    anomaly_factor: float = 3.0
 
     @property
     def raw_dir(self) -> Path:
@@ -111,6 +114,7 @@ def get_settings() -> Settings:
         retry_delay=timedelta(seconds=int(os.environ.get("LAKEHOUSE_RETRY_DELAY_SECONDS", "300"))),
         snapshot_retention=timedelta(hours=float(os.environ.get("LAKEHOUSE_SNAPSHOT_RETENTION_HOURS", "120"))),
         dbt_executable=os.environ.get("LAKEHOUSE_DBT_EXECUTABLE") or None,
+        anomaly_factor=float(os.environ.get("LAKEHOUSE_ANOMALY_FACTOR", "3")),
     )
 
 

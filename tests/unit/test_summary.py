@@ -29,7 +29,7 @@ def test_latest_record_of_each_day_wins():
         _item("rerun", "2026-02-23", "2026-11-02T00:00:00+00:00"),
         _item("other", "2026-02-24", "2026-11-01T12:00:00+00:00"),
     ]
-    assert [i["run_id"] for i in summary.latest_per_interval(items)] == ["rerun", "other"]
+    assert [i["run_id"] for i in audit.latest_per_interval(items)] == ["rerun", "other"]
 
 
 def test_build_and_render_from_disk(lake_env):

@@ -10,7 +10,7 @@ from typing import Any
 import duckdb
 import pyarrow.dataset as ds
 
-from lakehouse.audit import LocalAuditStore
+from lakehouse.audit import LocalAuditStore, latest_per_interval
 from lakehouse.config import Settings
 from lakehouse.platform.local.cleaned_zone import QUARANTINE_DIR
 from lakehouse.platform.local.iceberg_writer import open_catalog
@@ -72,14 +72,6 @@ def test_results(settings: Settings) -> dict[str, dict[str, int]]:
     for run_id, status, count in rows:
         results.setdefault(run_id, {})[status] = count
     return results
-
-
-def latest_per_interval(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The newest audit record of each pipeline and data interval: what the tables now reflect."""
-    latest: dict[tuple[str, str], dict[str, Any]] = {}
-    for item in sorted(items, key=lambda i: i["started_at"]):
-        latest[(item["pipeline"], item["data_interval_start"])] = item
-    return [latest[key] for key in sorted(latest)]
 
 
 def build(settings: Settings) -> dict[str, Any]:

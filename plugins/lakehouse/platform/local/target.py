@@ -158,6 +158,7 @@ def run_glue_job(job: str, **context: Any) -> dict[str, Any]:
 def record_run_end(pipeline_name: str, **context: Any) -> None:
     """Write the final audit item; fail this task when the run failed, so the run stays failed."""
     from lakehouse import conservation
+    from lakehouse.anomalies import volume_anomalies
     from lakehouse.platform.local import run_metrics
     from lakehouse.platform.local.iceberg_writer import open_catalog
 
@@ -180,13 +181,17 @@ def record_run_end(pipeline_name: str, **context: Any) -> None:
     figures = ti.xcom_pull(task_ids=CONSERVATION_TASK, key=conservation.FIGURES_KEY) or {}
     for mart, counts in conservation.model_counts(pipeline.accounts, figures).items():
         models.setdefault(mart, {}).update(counts)
+    # A failed run's counts are partial: it alerts as a failure, not as an anomaly.
+    outliers = [] if failed else volume_anomalies(
+        models, audit.earlier_successes(store.items(pipeline.name), started), settings.anomaly_factor
+    )
     item = audit.end_item(
         started,
         failed_tasks=failed,
         models=models,
         quarantine_reasons=reasons,
         schema_drift=crawl.get("drift", []),
-        warnings=crawl.get("warnings", []),
+        warnings=[*crawl.get("warnings", []), *outliers],
         conservation=figures,
     )
     store.put(item)

@@ -11,7 +11,7 @@ CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
 # Airflow and pyiceberg (about 30% of a DAG run here).
 unexport PYTHONDONTWRITEBYTECODE
 
-.PHONY: install demo test docs backfill manifest bench clean deploy-mwaa airflow
+.PHONY: install demo test docs report backfill manifest bench clean deploy-mwaa airflow
 
 install: $(STAMP) $(CHECKOV_STAMP)
 
@@ -55,6 +55,10 @@ backfill: install
 # The dbt docs site that `make airflow` shows under Browse, regenerated after runs changed the tables.
 docs: install
 	$(BIN)/lakehouse docs
+
+# The data-quality report (tests, rows, quarantine, durations over time), also under Browse in `make airflow`.
+report: install
+	$(BIN)/lakehouse report
 
 manifest: install
 	$(BIN)/lakehouse manifest

@@ -9,7 +9,7 @@ import shutil
 import pytest
 
 from lakehouse.config import get_settings
-from lakehouse.tools import airflow_home, dbt_docs
+from lakehouse.tools import airflow_home, dbt_docs, quality_report
 
 
 def test_generate_writes_the_site_with_the_models_into_the_lake(lake_env):
@@ -43,3 +43,7 @@ def test_airflow_points_cosmos_at_the_lake_of_this_process_not_an_inherited_one(
 
     projects = json.loads(os.environ["AIRFLOW__COSMOS__DBT_DOCS_PROJECTS"])
     assert projects[dbt_docs.PROJECT_SLUG]["dir"] == str(tmp_path / "lake" / "reports" / "dbt-docs")
+    # The data-quality report, one HTML file, is served by the same plugin beside the docs.
+    assert projects[quality_report.PROJECT_SLUG] == {
+        "dir": str(tmp_path / "lake" / "reports"), "index": quality_report.REPORT_FILE, "name": quality_report.MENU_NAME,
+    }

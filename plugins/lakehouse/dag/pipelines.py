@@ -37,11 +37,14 @@ class Pipeline:
     start_date: datetime = datetime(2026, 1, 1, tzinfo=timezone.utc)
     tags: tuple[str, ...] = field(default_factory=tuple)
 
+    @property
+    def monthly(self) -> bool:
+        return isinstance(self.interval, relativedelta) and bool(self.interval.months)
+
     def interval_start_of(self, day: date) -> date:
         """The first date of the run interval that holds ``day``: the day itself for a daily
         pipeline, the first of its month for a monthly one."""
-        monthly = isinstance(self.interval, relativedelta) and self.interval.months
-        return day.replace(day=1) if monthly else day
+        return day.replace(day=1) if self.monthly else day
 
 
 EVENTS = Pipeline(

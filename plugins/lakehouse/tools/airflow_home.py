@@ -5,6 +5,7 @@ Must run before anything imports airflow: Airflow reads its configuration at imp
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -12,7 +13,7 @@ from pathlib import Path
 
 from lakehouse import paths
 from lakehouse.config import DUCKDB_POOL, get_settings
-from lakehouse.tools import dbt_docs
+from lakehouse.tools import dbt_docs, quality_report
 
 
 # Locally the scheduler, the DAG processor, the API server, each task and the backfill command
@@ -34,7 +35,10 @@ def configure(home: Path | None = None) -> Path:
         os.environ.setdefault("AIRFLOW__DATABASE__SQL_ALCHEMY_CONNECT_ARGS", "lakehouse.tools.airflow_home.SQLITE_CONNECT_ARGS")
     # Always the lake of this process: a value inherited from a parent that uses another lake
     # (a test session, a shell that ran the demo elsewhere) would show that lake's docs.
-    os.environ["AIRFLOW__COSMOS__DBT_DOCS_PROJECTS"] = dbt_docs.cosmos_projects(get_settings())
+    settings = get_settings()
+    os.environ["AIRFLOW__COSMOS__DBT_DOCS_PROJECTS"] = json.dumps(
+        {**dbt_docs.cosmos_project(settings), **quality_report.cosmos_project(settings)}
+    )
     # Cosmos keeps dbt's partial-parse cache here; its default, /tmp/cosmos, is shared by every
     # checkout on the machine, and each one's profile would invalidate the others' cache.
     os.environ["AIRFLOW__COSMOS__CACHE_DIR"] = str(home / "cosmos")

@@ -189,6 +189,15 @@ def cmd_summary(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    from lakehouse.tools import airflow_home, quality_report
+
+    # Task durations come from this machine's Airflow database, when there is one.
+    airflow_home.configure()
+    print(f"wrote {quality_report.write(_settings(), args.runs)}")
+    return 0
+
+
 def cmd_airflow(args: argparse.Namespace) -> int:
     from lakehouse.tools import local_airflow
 
@@ -314,6 +323,10 @@ def _operations_commands(commands) -> None:
 
     summary = commands.add_parser("summary", help="tables, tests, quarantine and audit records on disk")
     summary.set_defaults(func=cmd_summary)
+
+    report = commands.add_parser("report", help="write the data-quality report (HTML with plots) under reports/")
+    report.add_argument("--runs", type=int, default=30, help="how many of each pipeline's latest intervals to show")
+    report.set_defaults(func=cmd_report)
 
     manifest = commands.add_parser("manifest", help="rebuild include/dbt/manifest.json (or --check it)")
     manifest.add_argument("--check", action="store_true")

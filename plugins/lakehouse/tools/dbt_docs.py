@@ -9,7 +9,6 @@ describes the tables as they are in the lake at that moment.
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 from pathlib import Path
@@ -26,9 +25,9 @@ class DbtDocsError(RuntimeError):
     pass
 
 
-def cosmos_projects(settings: Settings) -> str:
-    """The value of [cosmos] dbt_docs_projects that points Cosmos at this project's site."""
-    return json.dumps({PROJECT_SLUG: {"dir": str(settings.dbt_docs_dir), "index": "index.html", "name": MENU_NAME}})
+def cosmos_project(settings: Settings) -> dict[str, dict[str, str]]:
+    """This project's site, as an entry of [cosmos] dbt_docs_projects."""
+    return {PROJECT_SLUG: {"dir": str(settings.dbt_docs_dir), "index": "index.html", "name": MENU_NAME}}
 
 
 def docs_path(api_base_url: str) -> str:

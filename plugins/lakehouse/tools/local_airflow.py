@@ -26,7 +26,7 @@ from pathlib import Path
 
 from lakehouse.config import get_settings
 from lakehouse.dag.pipelines import PIPELINES
-from lakehouse.tools import airflow_home, airflow_settings, dbt_docs
+from lakehouse.tools import airflow_home, airflow_settings, dbt_docs, quality_report
 from lakehouse.tools.backfill import airflow_services
 from lakehouse.tools.runner import output_to
 
@@ -97,6 +97,7 @@ def serve() -> int:
         airflow_home.initialise()
         airflow_settings.apply(airflow_settings.load())
         dbt_docs.generate(settings)
+        quality_report.write(settings)
     from airflow import __version__ as airflow_version
 
     dag_ids = [pipeline.dag_id for pipeline in PIPELINES]
@@ -114,6 +115,8 @@ def serve() -> int:
                 *(f"  login: {user} / {password}" for user, password in _logins().items()),
                 f"  DAGs: {', '.join(dag_ids)}; unpause one, then start runs with Trigger or Backfill in the UI",
                 f"  dbt docs: {dbt_docs.docs_path(env['AIRFLOW__API__BASE_URL'])} (Browse menu)",
+                f"  data quality: {quality_report.report_path(env['AIRFLOW__API__BASE_URL'])} (Browse menu;"
+                " `lakehouse report` brings it up to date)",
                 f"  task logs: {airflow_home.task_log_dir()}",
                 *(f"  IMPORT ERROR in {filename}:\n{stacktrace}" for filename, stacktrace in errors.items()),
                 "Ctrl-C stops it.",

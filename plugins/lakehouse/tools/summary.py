@@ -12,6 +12,7 @@ import pyarrow.dataset as ds
 
 from lakehouse.audit import LocalAuditStore, latest_per_interval
 from lakehouse.config import Settings
+from lakehouse.platform.local import warehouse_lock
 from lakehouse.platform.local.cleaned_zone import QUARANTINE_DIR
 from lakehouse.platform.local.iceberg_writer import open_catalog
 
@@ -48,7 +49,8 @@ def test_results(settings: Settings) -> dict[str, dict[str, int]]:
     """Per Airflow run: how many dbt tests ended in each status (latest result of each test)."""
     if not settings.duckdb_path.exists():
         return {}
-    with duckdb.connect(str(settings.duckdb_path), read_only=True) as conn:
+    # DuckDB refuses a reader while another process writes: wait for a running dbt to finish.
+    with warehouse_lock.hold(settings.duckdb_path), duckdb.connect(str(settings.duckdb_path), read_only=True) as conn:
         exists = conn.execute(
             "select count(*) from information_schema.tables"
             " where table_schema = 'observability' and table_name = 'dbt_test_results'"

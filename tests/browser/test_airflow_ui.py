@@ -26,7 +26,7 @@ from lakehouse import paths
 from lakehouse.audit import LocalAuditStore
 from lakehouse.config import get_settings
 from lakehouse.dag.pipelines import EVENTS
-from lakehouse.tools import dbt_docs, generator
+from lakehouse.tools import dbt_docs, generator, quality_report
 from lakehouse.tools.runner import logical_date_for
 
 CHROMIUM = Path(os.environ.get("LAKEHOUSE_CHROMIUM", "/usr/bin/chromium"))
@@ -220,3 +220,22 @@ def test_airflow_ui_triggers_a_date_retries_one_model_and_shows_the_dbt_docs(tmp
             expect(docs.get_by_text("DECIMAL(15,6)", exact=True).filter(visible=True).first).to_be_visible()
         finally:
             docs.screenshot(path=shots / "07-dbt-docs.png")
+
+        # The data-quality report, brought up to date after the runs, opens from the same menu
+        # and its plots render (each image decoded by the browser).
+        subprocess.run([sys.executable, "-m", "lakehouse.tools.cli", "report"], env=service_env(tmp_path / "airflow", lake),
+                       check=True, capture_output=True)  # fmt: skip
+        page.goto(f"{url}/dags")
+        page.get_by_role("button", name="Browse").click()
+        with page.context.expect_page() as opened:
+            page.get_by_role("menuitem", name=quality_report.MENU_NAME).click()
+        report = opened.value
+        try:
+            assert report.url.startswith(quality_report.report_path(url))
+            expect(report.get_by_role("heading", name="lakehouse_raw_to_curated (events)")).to_be_visible()
+            plots = report.locator("img")
+            expect(plots).to_have_count(4)
+            widths = plots.evaluate_all("images => images.map(image => image.complete ? image.naturalWidth : 0)")
+            assert all(width > 400 for width in widths), widths
+        finally:
+            report.screenshot(path=shots / "08-quality-report.png", full_page=True)

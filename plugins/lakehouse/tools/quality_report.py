@@ -181,7 +181,7 @@ def rows_chart(health: PipelineHealth) -> str:
         axes.plot(labels, [c.get("rows_written") or 0 for c in counts], marker="o", label=f"{mart} rows")
         shares = [quarantine_share(c) for c in counts]
         if any(share is not None for share in shares):
-            share_axes.plot(labels, [100 * (s or 0) for s in shares], linestyle="--", label=f"{mart} quarantined %")
+            share_axes.plot(labels, [100 * (s or 0) for s in shares], linestyle="--", marker="x", label=f"{mart} quarantined %")
     axes.set_ylabel("rows written")
     share_axes.set_ylabel("quarantined share (%)")
     axes.tick_params(axis="x", rotation=90, labelsize=7)

@@ -118,6 +118,16 @@ def earlier_successes(items: list[dict[str, Any]], item: dict[str, Any]) -> list
     ]
 
 
+# A run that missed its deadline (lakehouse.deadlines) is told so while it may still be running;
+# the alert stays in its record through the run's later writes.
+DEADLINE_ALERT_PREFIX = "deadline missed: "
+
+
+def _kept_deadline_alerts(item: dict[str, Any], earlier: dict[str, Any] | None) -> dict[str, Any]:
+    kept = [a for a in (earlier or {}).get("alerts", []) if a.startswith(DEADLINE_ALERT_PREFIX) and a not in item["alerts"]]
+    return {**item, "alerts": [*item["alerts"], *kept]} if kept else item
+
+
 class LocalAuditStore:
     """SQLite stand-in for the DynamoDB table, keyed the same way."""
 
@@ -134,20 +144,36 @@ class LocalAuditStore:
     def _connect(self) -> sqlite3.Connection:
         return sqlite3.connect(self.path, timeout=30)
 
+    def _read(self, conn: sqlite3.Connection, pipeline: str, run_id: str) -> dict[str, Any] | None:
+        row = conn.execute(
+            "select item from pipeline_runs where pipeline = ? and run_id = ?", (pipeline, run_id)
+        ).fetchone()
+        return json.loads(row[0]) if row else None
+
+    def _write(self, conn: sqlite3.Connection, item: dict[str, Any]) -> None:
+        conn.execute(
+            "insert into pipeline_runs (pipeline, run_id, status, item) values (?, ?, ?, ?)"
+            " on conflict (pipeline, run_id) do update set status = excluded.status, item = excluded.item",
+            (item["pipeline"], item["run_id"], item["status"], json.dumps(item, sort_keys=True)),
+        )
+
     def put(self, item: dict[str, Any]) -> None:
+        """Write the run's record, keeping a deadline alert another process recorded meanwhile."""
         with closing(self._connect()) as conn, conn:
-            conn.execute(
-                "insert into pipeline_runs (pipeline, run_id, status, item) values (?, ?, ?, ?)"
-                " on conflict (pipeline, run_id) do update set status = excluded.status, item = excluded.item",
-                (item["pipeline"], item["run_id"], item["status"], json.dumps(item, sort_keys=True)),
-            )
+            conn.execute("begin immediate")
+            self._write(conn, _kept_deadline_alerts(item, self._read(conn, item["pipeline"], item["run_id"])))
+
+    def add_alert(self, started: dict[str, Any], alert: str) -> None:
+        """Add an alert to the record of ``started``'s run, or start that record with it."""
+        with closing(self._connect()) as conn, conn:
+            conn.execute("begin immediate")
+            item = self._read(conn, started["pipeline"], started["run_id"]) or started
+            if alert not in item["alerts"]:
+                self._write(conn, {**item, "alerts": [*item["alerts"], alert]})
 
     def get(self, pipeline: str, run_id: str) -> dict[str, Any] | None:
         with closing(self._connect()) as conn:
-            row = conn.execute(
-                "select item from pipeline_runs where pipeline = ? and run_id = ?", (pipeline, run_id)
-            ).fetchone()
-        return json.loads(row[0]) if row else None
+            return self._read(conn, pipeline, run_id)
 
     def items(self, pipeline: str | None = None) -> list[dict[str, Any]]:
         query, args = "select item from pipeline_runs", ()

@@ -35,6 +35,8 @@ class Settings:
     # A run's mart rows or quarantine share this many times above or below the recent median alerts
     # (lakehouse.anomalies).
     anomaly_factor: float = 3.0
+    # Overrides every pipeline's deadline (Pipeline.deadline) when set.
+    deadline: timedelta | None = None
 
     @property
     def raw_dir(self) -> Path:
@@ -115,6 +117,9 @@ def get_settings() -> Settings:
         snapshot_retention=timedelta(hours=float(os.environ.get("LAKEHOUSE_SNAPSHOT_RETENTION_HOURS", "120"))),
         dbt_executable=os.environ.get("LAKEHOUSE_DBT_EXECUTABLE") or None,
         anomaly_factor=float(os.environ.get("LAKEHOUSE_ANOMALY_FACTOR", "3")),
+        deadline=timedelta(seconds=float(os.environ["LAKEHOUSE_DEADLINE_SECONDS"]))
+        if os.environ.get("LAKEHOUSE_DEADLINE_SECONDS")
+        else None,
     )
 
 

@@ -199,3 +199,12 @@ def test_taxi_glue_job_gets_the_month_of_the_data_interval(dagbag):
     assert task.op_kwargs == {"job": "clean_yellow_trips"}
     assert task.pool == "default_pool", "the Spark process does not open the DuckDB file"
     assert dag.get_task("crawl_cleaned").pool == "lakehouse_duckdb"
+
+
+@pytest.mark.parametrize("pipeline", [EVENTS, NYC_TAXI], ids=lambda p: p.name)
+def test_each_dag_alerts_when_a_run_is_late_after_it_was_queued(dagbag, pipeline):
+    (alert,) = dagbag.get_dag(pipeline.dag_id).deadline
+    assert type(alert.reference).__name__ == "DagRunQueuedAtDeadline"
+    assert alert.interval == pipeline.deadline
+    assert alert.callback.path == "lakehouse.deadlines.run_missed_deadline"
+    assert alert.callback.kwargs == {"pipeline": pipeline.name, "allowed_seconds": pipeline.deadline.total_seconds()}

@@ -1,6 +1,7 @@
 """The data's health over time, from generated days through the real events DAG (dag.test), dbt
 on DuckDB and Iceberg: a day whose events are cut to a tenth alerts in its audit record and its
-run stays green, and the quality report draws the runs' records."""
+run stays green, the quality report draws the runs' records, and a run past its deadline alerts
+while it runs (a real scheduler and triggerer)."""
 
 from __future__ import annotations
 
@@ -11,10 +12,11 @@ from datetime import date, timedelta
 
 import pytest
 
-from lakehouse.audit import SUCCEEDED, LocalAuditStore
+from lakehouse.audit import DEADLINE_ALERT_PREFIX, SUCCEEDED, LocalAuditStore
 from lakehouse.dag.factory import build_dag
 from lakehouse.dag.pipelines import EVENTS
 from lakehouse.tools import cli, generator, quality_report
+from lakehouse.tools.backfill import run_backfill
 from lakehouse.tools.runner import run_for_date
 
 pytestmark = pytest.mark.e2e
@@ -67,3 +69,20 @@ def test_the_quality_report_shows_both_pipelines_with_rendered_plots(airflow_db,
     for _, encoded in images:
         width, height = struct.unpack(">II", base64.b64decode(encoded)[16:24])
         assert width > 400 and height > 150
+
+
+def test_a_run_past_its_deadline_alerts_while_it_runs_and_still_finishes(airflow_db, lake_env, monkeypatch):
+    """A real scheduler, DAG processor and triggerer (as `lakehouse backfill` starts them), with a
+    one-second deadline: Airflow notices the miss, the triggerer awaits lakehouse.deadlines, and the
+    alert reaches the run's audit record and stays there through audit_end; the run succeeds."""
+    settings = lake_env
+    monkeypatch.setenv("LAKEHOUSE_DEADLINE_SECONDS", "1")
+    generator.generate(settings.raw_dir, start=DAYS[0], days=1, events_per_day=100, users=20, seed=8)
+
+    (run,) = run_backfill(EVENTS, DAYS[0], DAYS[0], log_path=settings.reports_dir / "services.log")
+    assert run.state == "success"
+    (item,) = LocalAuditStore(settings.audit_db_path).items("events")
+    assert (item["run_id"], item["status"]) == (run.run_id, SUCCEEDED)
+    (late,) = [alert for alert in item["alerts"] if alert.startswith(DEADLINE_ALERT_PREFIX)]
+    assert f"lakehouse_raw_to_curated run {run.run_id} had not finished by " in late
+    assert late.endswith(", 0:00:01 after it was queued")

@@ -243,3 +243,31 @@ def test_stale_runs_are_the_records_still_running_long_after_they_started(lake_e
     assert cli.main(["stale-runs", "--hours", "6"]) == 0
     printed = capsys.readouterr().out.splitlines()
     assert printed == [f"lakehouse\tkilled\tstarted {long_ago}", "1 runs RUNNING for more than 6 hours"]
+
+
+def test_a_deadline_alert_survives_the_runs_later_writes(db):
+    """The triggerer records a missed deadline while the run's own tasks write its record: the
+    alert is kept by a later start (a cleared run) and by the end item, once."""
+    store = LocalAuditStore(db)
+    late = audit.DEADLINE_ALERT_PREFIX + "lakehouse_daily run x had not finished by 07:00, 1:00:00 after it was queued"
+    store.add_alert(started(), late)
+    assert store.get("lakehouse", started()["run_id"])["alerts"] == [late]
+    store.put(started())
+    assert store.get("lakehouse", started()["run_id"])["alerts"] == [late]
+    store.add_alert(started(), late)
+    ended = end_item(store.get("lakehouse", started()["run_id"]), failed_tasks=["crawl_raw"], models={},
+                     quarantine_reasons={}, schema_drift=[])  # fmt: skip
+    store.put(ended)
+    alerts = store.get("lakehouse", started()["run_id"])["alerts"]
+    assert alerts[0].startswith("lakehouse_daily run scheduled__2026-02-24T00:00:00+00:00 failed: crawl_raw")
+    assert alerts[1:] == [late]
+    assert store.get("lakehouse", started()["run_id"])["status"] == FAILED
+
+
+def test_other_alerts_are_the_last_writes(db):
+    """Only deadline alerts carry over: a rerun's end item replaces the first end's warnings."""
+    store = LocalAuditStore(db)
+    first = end_item(started(), failed_tasks=[], models={}, quarantine_reasons={}, schema_drift=[], warnings=["w1"])
+    store.put(first)
+    store.put(end_item(started(), failed_tasks=[], models={}, quarantine_reasons={}, schema_drift=[]))
+    assert store.get("lakehouse", started()["run_id"])["alerts"] == []

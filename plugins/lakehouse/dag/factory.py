@@ -3,14 +3,26 @@
 
 from __future__ import annotations
 
-from airflow.sdk import DAG, CronTriggerTimetable, TaskGroup, chain
+from airflow.sdk import DAG, AsyncCallback, CronTriggerTimetable, DeadlineAlert, DeadlineReference, TaskGroup, chain
 from cosmos import DbtTaskGroup
 
+from lakehouse import deadlines
 from lakehouse.config import Settings, get_settings
 from lakehouse.dag import dbt_cosmos, dbt_watcher
 from lakehouse.dag.pipelines import Pipeline
 from lakehouse.platform import get_platform
 from lakehouse.platform.steps import DBT_GROUP, MAINTENANCE_GROUP
+
+
+def _deadline(pipeline: Pipeline, settings: Settings) -> DeadlineAlert:
+    allowed = settings.deadline or pipeline.deadline
+    return DeadlineAlert(
+        reference=DeadlineReference.DAGRUN_QUEUED_AT,
+        interval=allowed,
+        callback=AsyncCallback(
+            deadlines.CALLBACK, kwargs={"pipeline": pipeline.name, "allowed_seconds": allowed.total_seconds()}
+        ),
+    )
 
 
 def build_dag(pipeline: Pipeline, settings: Settings | None = None) -> DAG:
@@ -27,6 +39,7 @@ def build_dag(pipeline: Pipeline, settings: Settings | None = None) -> DAG:
         catchup=False,
         max_active_runs=1,
         tags=list(pipeline.tags),
+        deadline=_deadline(pipeline, settings),
         default_args={
             "owner": "data-engineering",
             "retries": settings.retries,

@@ -34,6 +34,8 @@ class Pipeline:
     quarantine_sources: dict[str, str] = field(default_factory=dict)
     # Where each raw table's lines go; each run checks that they all arrive (lakehouse.conservation).
     accounts: tuple[Account, ...] = ()
+    # A run still unfinished this long after it was queued alerts (lakehouse.deadlines).
+    deadline: timedelta = timedelta(hours=3)
     start_date: datetime = datetime(2026, 1, 1, tzinfo=timezone.utc)
     tags: tuple[str, ...] = field(default_factory=tuple)
 
@@ -89,6 +91,8 @@ NYC_TAXI = Pipeline(
     ),
     start_date=datetime(2009, 1, 1, tzinfo=timezone.utc),
     tags=("lakehouse", "nyc_taxi", "glue", "dbt", "iceberg"),
+    # The Glue job and Spark take longer than a day of events.
+    deadline=timedelta(hours=6),
 )
 
 PIPELINES = (EVENTS, NYC_TAXI)

@@ -40,6 +40,12 @@ def stale_audit_runs(settings: Settings, older_than: timedelta, table: str | Non
     return _target(settings).stale_audit_runs(settings, older_than, table)
 
 
+def record_alert(settings: Settings, started: dict[str, Any], alert: str) -> None:
+    """Tell the run of ``started`` (its start item) an alert raised outside its tasks, such as a
+    missed deadline (lakehouse.deadlines)."""
+    _target(settings).record_alert(settings, started, alert)
+
+
 def stale_partitions(settings: Settings, pipeline: Pipeline, table: str | None = None) -> list[Any]:
     """Landed dates of ``pipeline`` whose raw files changed after their last successful run, or
     that no run has processed (lakehouse.reprocessing), from the target's raw zone and audit

@@ -301,6 +301,11 @@ def stale_audit_runs(settings: Settings, older_than: timedelta, table: str | Non
     return audit.LocalAuditStore(settings.audit_db_path).stale_runs(older_than)
 
 
+def record_alert(settings: Settings, started: dict[str, Any], alert: str) -> None:
+    """Into the run's audit record, which keeps it through the run's later writes."""
+    audit.LocalAuditStore(settings.audit_db_path).add_alert(started, alert)
+
+
 def stale_partitions(settings: Settings, pipeline: Pipeline, table: str | None = None) -> list[Any]:
     """Landed dates whose raw files changed after their run, from the crawler's catalog."""
     from lakehouse.platform.local import crawler

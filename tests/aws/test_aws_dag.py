@@ -4,6 +4,7 @@ aws_default connection's endpoint_url. The dbt and Athena tasks are left out: mo
 
 from __future__ import annotations
 
+import asyncio
 import json
 import threading
 from contextlib import contextmanager
@@ -16,6 +17,8 @@ from airflow.sdk import DAG, CronTriggerTimetable, chain
 from botocore.client import BaseClient
 from botocore.exceptions import ClientError, ReadTimeoutError
 
+from lakehouse import deadlines
+from lakehouse.audit import DEADLINE_ALERT_PREFIX
 from lakehouse.config import get_aws_settings, get_settings
 from lakehouse.dag.pipelines import EVENTS, NYC_TAXI
 from lakehouse.platform.aws.audit import stale_runs
@@ -185,6 +188,24 @@ def test_a_failed_crawl_fails_the_run_records_it_and_alerts_once(aws_lake):
     assert alert.startswith(f"{EVENTS.dag_id} run {run.run_id} failed: crawl_raw\n")
     assert f"/dags/{EVENTS.dag_id}/runs/" in alert and alert.endswith("/tasks/crawl_raw")
     assert json.loads(item["alerts"]["S"]) == [alert]
+
+
+def test_a_missed_deadline_publishes_one_alert_to_the_topic(aws_lake):
+    """What the triggerer awaits when Airflow finds a run past its deadline (lakehouse.deadlines),
+    with the context Airflow's scheduler gives it, against moto's SNS through aws_default."""
+    run_id = "scheduled__2026-02-24T06:00:00+00:00"
+    context = {
+        "dag_run": {
+            "dag_id": EVENTS.dag_id, "dag_run_id": run_id, "logical_date": LOGICAL.isoformat(),
+            "data_interval_start": (LOGICAL - timedelta(days=1)).isoformat(), "data_interval_end": LOGICAL.isoformat(),
+        },
+        "deadline": {"id": "0196", "deadline_time": "2026-02-24T09:00:05+00:00"},
+    }  # fmt: skip
+    asyncio.run(deadlines.run_missed_deadline(pipeline=EVENTS.name, allowed_seconds=3 * 3600, context=context))
+    assert alerts(aws_lake) == [
+        f"{DEADLINE_ALERT_PREFIX}{EVENTS.dag_id} run {run_id} had not finished by 2026-02-24T09:00:05+00:00, "
+        "3:00:00 after it was queued"
+    ]
 
 
 def test_a_missing_raw_partition_fails_the_crawl_before_the_crawler_starts(aws_lake, capfd):

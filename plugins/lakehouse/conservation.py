@@ -42,7 +42,7 @@ def _in_interval(column: str, start: date, end: date) -> str:
 
 def figures_sql(account: Account, start: date, end: date) -> str:
     """Lines dbt read per file, and where they went, for the interval [start, end): rows of
-    (figure, file, count). Plain SQL that DuckDB and Athena (Trino) read alike."""
+    (figure, file or quarantine reason, count). Plain SQL that DuckDB and Athena (Trino) read alike."""
     checked = f"intermediate.{account.checked_model}"
     mart = f"curated.{account.mart}"
     quarantine = f"quarantine.{account.quarantine_model}"
@@ -52,7 +52,8 @@ select 'read' as figure, file_path as file, count(*) as n from {checked} where {
 union all
 select 'in_mart', null, count(*) from {mart} where {_in_interval(account.mart_interval_column, start, end)}
 union all
-select 'quarantined', null, count(*) from {quarantine} where {partitions} and reason_code <> '{DUPLICATE}'
+select 'quarantined', reason_code, count(*) from {quarantine} where {partitions} and reason_code <> '{DUPLICATE}'
+group by reason_code
 union all
 select 'duplicates', null, count(*) from {quarantine} where {partitions} and reason_code = '{DUPLICATE}'
 """
@@ -73,8 +74,12 @@ class Ledger:
     landed_by_file: dict[str, int]
     read_by_file: dict[str, int]
     in_mart: int
-    quarantined: int
+    quarantined_by_reason: dict[str, int]
     duplicates: int
+
+    @property
+    def quarantined(self) -> int:
+        return sum(self.quarantined_by_reason.values())
 
     @property
     def landed(self) -> int:
@@ -107,6 +112,7 @@ class Ledger:
             "in_mart": self.in_mart,
             "quarantined": self.quarantined,
             "duplicates": self.duplicates,
+            "quarantine_reasons": dict(sorted(self.quarantined_by_reason.items())),
             "files": len(self.landed_by_file),
             "balanced": not self.problems(),
         }
@@ -115,10 +121,14 @@ class Ledger:
 def ledger(account: Account, landed_by_file: dict[str, int], figure_rows: Iterable[tuple[str, str | None, int]]) -> Ledger:
     """The ledger of one raw table from what landed and the rows of figures_sql."""
     read_by_file: dict[str, int] = {}
-    totals = {"in_mart": 0, "quarantined": 0, "duplicates": 0}
+    reasons: dict[str, int] = {}
+    totals = {"in_mart": 0, "duplicates": 0}
     for figure, file, count in figure_rows:
         if figure == "read":
             read_by_file[file] = int(count)
+        elif figure == "quarantined":
+            if int(count):
+                reasons[file or "unknown"] = reasons.get(file or "unknown", 0) + int(count)
         else:
             totals[figure] = int(count)
     return Ledger(
@@ -126,6 +136,7 @@ def ledger(account: Account, landed_by_file: dict[str, int], figure_rows: Iterab
         mart=account.mart,
         landed_by_file={file: n for file, n in landed_by_file.items() if n},
         read_by_file=read_by_file,
+        quarantined_by_reason=reasons,
         **totals,
     )
 
@@ -149,6 +160,19 @@ def record(ledgers: list[Ledger], context: dict[str, Any], other_problems: Itera
     context["ti"].xcom_push(key=FIGURES_KEY, value={entry.table: entry.figures() for entry in ledgers})
     problems = [problem for entry in ledgers for problem in entry.problems()] + list(other_problems)
     return "conservation does not hold:\n" + "\n".join(problems) if problems else None
+
+
+def quarantine_reasons(accounts: Iterable[Account], figures: dict[str, dict[str, Any]]) -> dict[str, dict[str, int]]:
+    """Per raw table, its quarantined lines by reason (duplicates under their own reason), from the
+    figures: what the audit record's quarantine_reasons holds on either target."""
+    reasons = {}
+    for account in accounts:
+        if account.raw_table in figures:
+            counted = dict(figures[account.raw_table].get("quarantine_reasons", {}))
+            if figures[account.raw_table]["duplicates"]:
+                counted[DUPLICATE] = figures[account.raw_table]["duplicates"]
+            reasons[account.raw_table] = dict(sorted(counted.items()))
+    return reasons
 
 
 def model_counts(accounts: Iterable[Account], figures: dict[str, dict[str, Any]]) -> dict[str, dict[str, int]]:

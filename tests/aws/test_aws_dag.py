@@ -361,12 +361,12 @@ RAW_FILE = f"s3://{LAKE}/{PARTITION}part-0.json"
 LANDED = (("file", "n"), (RAW_FILE, 1000))
 USERS_LANDED = (("file", "n"), (f"s3://{LAKE}/raw/users/dt=2026-02-23/users.json", 10))
 USERS_FIGURES = (("figure", "file", "n"), ("read", f"s3://{LAKE}/raw/users/dt=2026-02-23/users.json", 10),
-                 ("in_mart", None, 9), ("quarantined", None, 1), ("duplicates", None, 0))  # fmt: skip
+                 ("in_mart", None, 9), ("quarantined", "malformed_json", 1), ("duplicates", None, 0))  # fmt: skip
 
 
 def test_conservation_is_checked_with_athena_and_its_figures_reach_the_audit_item(aws_lake, moto_endpoint):
-    events = (("figure", "file", "n"), ("read", RAW_FILE, 1000), ("in_mart", None, 990), ("quarantined", None, 7),
-              ("duplicates", None, 3))  # fmt: skip
+    events = (("figure", "file", "n"), ("read", RAW_FILE, 1000), ("in_mart", None, 990),
+              ("quarantined", "invalid_timestamp", 4), ("quarantined", "missing_event_id", 3), ("duplicates", None, 3))  # fmt: skip
     athena_results(moto_endpoint, LANDED, events, USERS_LANDED, USERS_FIGURES)
 
     with recorded_api_calls() as calls:
@@ -379,10 +379,15 @@ def test_conservation_is_checked_with_athena_and_its_figures_reach_the_audit_ite
     assert item["status"] == {"S": "SUCCEEDED"}
     assert json.loads(item["conservation"]["S"]) == {
         "events": {"landed": 1000, "read": 1000, "in_mart": 990, "quarantined": 7, "duplicates": 3, "files": 1,
-                   "balanced": True},
+                   "balanced": True, "quarantine_reasons": {"invalid_timestamp": 4, "missing_event_id": 3}},
         "users": {"landed": 10, "read": 10, "in_mart": 9, "quarantined": 1, "duplicates": 0, "files": 1,
-                  "balanced": True},
+                  "balanced": True, "quarantine_reasons": {"malformed_json": 1}},
     }  # fmt: skip
+    # The same quarantine reasons as the local record: duplicates under their own reason.
+    assert json.loads(item["quarantine_reasons"]["S"]) == {
+        "events": {"duplicate": 3, "invalid_timestamp": 4, "missing_event_id": 3},
+        "users": {"malformed_json": 1},
+    }
     assert json.loads(item["models"]["S"]) == {
         "fct_events": {"rows_in_interval": 990, "rows_quarantined": 7, "duplicates_dropped": 3},
         "dim_users": {"rows_in_interval": 9, "rows_quarantined": 1, "duplicates_dropped": 0},

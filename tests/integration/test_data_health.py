@@ -30,6 +30,7 @@ def test_a_day_cut_to_a_tenth_alerts_and_the_run_succeeds(airflow_db, lake_env):
     generator.generate(settings.raw_dir, start=DAYS[3], days=1, events_per_day=40, users=40, seed=6)
     dag = build_dag(EVENTS, settings)
     assert [run_for_date(dag, EVENTS, day).state for day in DAYS] == ["success"] * 4
+    assert dag.deadline, "dag.test() ran without the deadline; the DAG keeps it"
 
     items = {item["data_interval_start"][:10]: item for item in LocalAuditStore(settings.audit_db_path).items("events")}
     assert {day: item["status"] for day, item in items.items()} == {str(day): SUCCEEDED for day in DAYS}

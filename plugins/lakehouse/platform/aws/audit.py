@@ -54,7 +54,7 @@ class AuditExecutionOperator(StepFunctionStartExecutionOperator):
             item,
             failed_tasks=failed_task_ids(context),
             models=conservation.model_counts(self.accounts, figures),
-            quarantine_reasons={},
+            quarantine_reasons=conservation.quarantine_reasons(self.accounts, figures),
             schema_drift=[],
             conservation=figures,
         )

@@ -57,8 +57,10 @@ def test_successful_run_leaves_one_succeeded_item(machine):
     models = {"fct_events": {"rows_in_interval": 998, "rows_quarantined": 1, "duplicates_dropped": 1}}
     figures = {"events": {"landed": 1000, "read": 1000, "in_mart": 998, "quarantined": 1, "duplicates": 1,
                           "files": 2, "balanced": True}}  # fmt: skip
+    reasons = {"events": {"duplicate": 1, "invalid_timestamp": 1}}
+    drift = ["events: new column referrer (string)"]
     ended = audit.end_item(
-        started, failed_tasks=[], models=models, quarantine_reasons={}, schema_drift=[], conservation=figures
+        started, failed_tasks=[], models=models, quarantine_reasons=reasons, schema_drift=drift, conservation=figures
     )
     assert _execute(machine, {"phase": "end", "item": ended}) == "SUCCEEDED"
     (item,) = _items(machine)
@@ -69,6 +71,8 @@ def test_successful_run_leaves_one_succeeded_item(machine):
     assert item["ended_at"] == {"S": ended["ended_at"]}
     assert json.loads(item["failed_tasks"]["S"]) == []
     assert json.loads(item["models"]["S"]) == models
+    assert json.loads(item["quarantine_reasons"]["S"]) == reasons
+    assert json.loads(item["schema_drift"]["S"]) == drift
     assert json.loads(item["conservation"]["S"]) == figures
 
 

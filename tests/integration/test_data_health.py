@@ -78,9 +78,12 @@ def test_a_run_past_its_deadline_alerts_while_it_runs_and_still_finishes(airflow
     alert reaches the run's audit record and stays there through audit_end; the run succeeds."""
     settings = lake_env
     monkeypatch.setenv("LAKEHOUSE_DEADLINE_SECONDS", "1")
-    generator.generate(settings.raw_dir, start=DAYS[0], days=1, events_per_day=100, users=20, seed=8)
+    # A date no other test runs: Airflow's metadata database is the session's, and a backfill
+    # leaves out dates that already have a run.
+    day = date(2026, 5, 20)
+    generator.generate(settings.raw_dir, start=day, days=1, events_per_day=100, users=20, seed=8)
 
-    (run,) = run_backfill(EVENTS, DAYS[0], DAYS[0], log_path=settings.reports_dir / "services.log")
+    (run,) = run_backfill(EVENTS, day, day, log_path=settings.reports_dir / "services.log")
     assert run.state == "success"
     (item,) = LocalAuditStore(settings.audit_db_path).items("events")
     assert (item["run_id"], item["status"]) == (run.run_id, SUCCEEDED)

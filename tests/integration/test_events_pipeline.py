@@ -17,6 +17,7 @@ import pyarrow.compute as pc
 import pytest
 from pyiceberg.transforms import DayTransform
 
+from lakehouse import conservation
 from lakehouse.audit import LocalAuditStore
 from lakehouse.config import get_settings
 from lakehouse.dag.pipelines import EVENTS
@@ -224,8 +225,15 @@ def test_one_audit_record_per_run_with_counts(pipeline):
         "duplicates": counts["duplicate"],
         "files": 1,
         "balanced": True,
+        "quarantine_reasons": {
+            reason: n for reason, n in counts.items() if reason not in ("valid", "duplicate") and n
+        },
     }
     assert day1["conservation"]["users"]["balanced"] is True
+    # The figures give the same event quarantine reasons as the quarantine table's own count, as
+    # the aws target records them (it has only the figures).
+    from_figures = conservation.quarantine_reasons(EVENTS.accounts, day1["conservation"])
+    assert from_figures["events"] == day1["quarantine_reasons"]["events"]
     assert day1["started_at"] <= day1["ended_at"]
     assert day1["schema_drift"] == []
 

@@ -16,7 +16,7 @@ import sys
 import time
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Callable, Iterator
 
@@ -123,17 +123,46 @@ def _wait_for_api(port: int, processes: list[subprocess.Popen], timeout: float =
     raise BackfillError(f"the Airflow API server did not listen on port {port} within {timeout:.0f} s")
 
 
-def _wait_for_dag(dag_id: str, timeout: float = 300) -> None:
-    from airflow.models.serialized_dag import SerializedDagModel
+def wait_for_parse(dag_ids: list[str], since: datetime, timeout: float = 300) -> dict[str, str]:
+    """Wait until the DAG processor has parsed every DAG since ``since``, or failed to import a
+    file; return the import errors (file -> traceback)."""
+    from airflow.models.dag import DagModel
+    from airflow.models.errors import ParseImportError
     from airflow.utils.session import create_session
+    from sqlalchemy import select
 
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         with create_session() as session:
-            if SerializedDagModel.has_dag(dag_id, session=session):
-                return
+            parsed = set(
+                session.scalars(
+                    select(DagModel.dag_id).where(DagModel.dag_id.in_(dag_ids), DagModel.last_parsed_time >= since)
+                )
+            )
+            errors = {
+                error.filename: error.stacktrace
+                for error in session.scalars(select(ParseImportError).where(ParseImportError.timestamp >= since))
+            }
+        if errors or parsed == set(dag_ids):
+            return errors
         time.sleep(2)
-    raise BackfillError(f"the DAG processor did not parse {dag_id} within {timeout:.0f} s")
+    raise BackfillError(f"the DAG processor did not parse {', '.join(dag_ids)} within {timeout:.0f} s")
+
+
+def _not_created(backfill_id: int) -> list[str]:
+    """The backfill's dates that got no run, each with Airflow's reason."""
+    from airflow.models.backfill import BackfillDagRun
+    from airflow.utils.session import create_session
+    from sqlalchemy import select
+
+    with create_session() as session:
+        rows = session.execute(
+            select(BackfillDagRun.logical_date, BackfillDagRun.exception_reason)
+            .where(BackfillDagRun.backfill_id == backfill_id, BackfillDagRun.dag_run_id.is_(None))
+            .order_by(BackfillDagRun.logical_date)
+        ).all()
+    hint = {"already exists": "; --reprocess-behavior completed runs it again"}
+    return [f"logical date {date.isoformat()}: not run ({reason}{hint.get(str(reason), '')})" for date, reason in rows]
 
 
 def _backfill_state(backfill_id: int) -> tuple[bool, list[BackfillRun]]:
@@ -213,6 +242,7 @@ def run_backfill(
     max_active_runs: int = 2,
     reprocess_behavior: str = "none",
     timeout: float = 3600,
+    report: Callable[[str], None] = log.warning,
 ) -> list[BackfillRun]:
     """Backfill the data intervals that start on ``first`` .. ``last`` and wait for every run.
 
@@ -222,8 +252,14 @@ def run_backfill(
     with ExitStack() as stack:
         created: list[int] = []
 
+        # The DAG as the DAG processor parses it now: a version serialized before (another
+        # deadline, other models) would otherwise be what the backfill's runs are made from.
+        since = datetime.now(timezone.utc)
+
         def create_backfill(env: dict[str, str]) -> None:
-            _wait_for_dag(pipeline.dag_id)
+            errors = wait_for_parse([pipeline.dag_id], since)
+            if errors:
+                raise BackfillError("the DAG file does not import:\n" + "\n".join(errors.values()))
             stack.enter_context(_unpaused(pipeline.dag_id, env))
             before = _latest_backfill_id(pipeline.dag_id)
             output = _airflow(
@@ -243,6 +279,8 @@ def run_backfill(
         while time.monotonic() < deadline:
             completed, runs = _backfill_state(backfill_id)
             if completed and all(run.state in FINISHED for run in runs):
+                for line in _not_created(backfill_id):
+                    report(line)
                 return runs
             time.sleep(3)
     raise BackfillError(f"backfill {backfill_id} of {pipeline.dag_id} did not finish within {timeout:.0f} s")

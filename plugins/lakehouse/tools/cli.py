@@ -109,7 +109,7 @@ def cmd_backfill(args: argparse.Namespace) -> int:
     first, last = (pipeline.interval_start_of(d) for d in (args.first, args.last))
     runs = run_backfill(
         pipeline, first, last, log_path=log_path,
-        max_active_runs=args.max_active_runs, reprocess_behavior=args.reprocess_behavior,
+        max_active_runs=args.max_active_runs, reprocess_behavior=args.reprocess_behavior, report=print,
     )  # fmt: skip
     for run in runs:
         print(f"{pipeline.dag_id} for {run.data_interval_start:%Y-%m-%d}: {run.state} ({run.run_id})")

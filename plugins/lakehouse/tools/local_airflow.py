@@ -27,7 +27,7 @@ from pathlib import Path
 from lakehouse.config import get_settings
 from lakehouse.dag.pipelines import PIPELINES
 from lakehouse.tools import airflow_home, airflow_settings, dbt_docs, quality_report
-from lakehouse.tools.backfill import airflow_services
+from lakehouse.tools.backfill import airflow_services, wait_for_parse
 from lakehouse.tools.runner import output_to
 
 
@@ -39,32 +39,6 @@ def _exit_on_sigterm(signum, frame) -> None:
     # SystemExit unwinds the services' context, which stops them; the default action would kill
     # this process alone and leave them running.
     sys.exit(128 + signum)
-
-
-def _wait_for_parse(dag_ids: list[str], since: datetime, timeout: float = 300) -> dict[str, str]:
-    """Wait until the DAG processor has parsed every DAG since ``since``, or failed to import a
-    file; return the import errors (file -> traceback)."""
-    from airflow.models.dag import DagModel
-    from airflow.models.errors import ParseImportError
-    from airflow.utils.session import create_session
-    from sqlalchemy import select
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        with create_session() as session:
-            parsed = set(
-                session.scalars(
-                    select(DagModel.dag_id).where(DagModel.dag_id.in_(dag_ids), DagModel.last_parsed_time >= since)
-                )
-            )
-            errors = {
-                error.filename: error.stacktrace
-                for error in session.scalars(select(ParseImportError).where(ParseImportError.timestamp >= since))
-            }
-        if errors or parsed == set(dag_ids):
-            return errors
-        time.sleep(2)
-    raise LocalAirflowError(f"the DAG processor did not parse {', '.join(dag_ids)} within {timeout:.0f} s")
 
 
 def _logins(timeout: float = 60) -> dict[str, str]:
@@ -109,7 +83,7 @@ def serve() -> int:
     errors: dict[str, str] = {}
     try:
         with airflow_services(services_log) as env:
-            errors = _wait_for_parse(dag_ids, since)
+            errors = wait_for_parse(dag_ids, since)
             lines = [
                 f"Airflow {airflow_version} on the {settings.target} target: {env['AIRFLOW__API__BASE_URL']}",
                 *(f"  login: {user} / {password}" for user, password in _logins().items()),

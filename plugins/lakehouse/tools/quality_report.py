@@ -56,34 +56,12 @@ def report_path(api_base_url: str) -> str:
 
 
 def test_history(settings: Settings, run_ids: list[str]) -> dict[str, dict[str, tuple[str, int]]]:
-    """The latest result of each test in each of the runs, from observability.dbt_test_results."""
-    import duckdb
+    """The latest result of each test in each of the runs: test -> run id -> (status, failures)."""
+    from lakehouse.platform.local import test_results
 
-    from lakehouse.platform.local import warehouse_lock
-
-    if not run_ids or not settings.duckdb_path.exists():
-        return {}
-    # DuckDB refuses a reader while another process writes: wait for a running dbt to finish.
-    with warehouse_lock.hold(settings.duckdb_path), duckdb.connect(str(settings.duckdb_path), read_only=True) as conn:
-        exists = conn.execute(
-            "select count(*) from information_schema.tables"
-            " where table_schema = 'observability' and table_name = 'dbt_test_results'"
-        ).fetchone()[0]
-        if not exists:
-            return {}
-        rows = conn.execute(
-            """
-            select coalesce(test_short_name, test_unique_id), airflow_run_id, status, coalesce(failures, 0)
-            from observability.dbt_test_results
-            where airflow_run_id in (select unnest(?))
-            qualify row_number() over (partition by airflow_run_id, test_unique_id order by detected_at desc) = 1
-            order by 1
-            """,
-            [run_ids],
-        ).fetchall()
     history: dict[str, dict[str, tuple[str, int]]] = {}
-    for test, run_id, status, failures in rows:
-        history.setdefault(test, {})[run_id] = (status, int(failures))
+    for result in test_results.latest(settings, run_ids):
+        history.setdefault(result.test, {})[result.run_id] = (result.status, result.failures)
     return history
 
 

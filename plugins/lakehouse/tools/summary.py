@@ -7,12 +7,11 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-import duckdb
 import pyarrow.dataset as ds
 
 from lakehouse.audit import LocalAuditStore, latest_per_interval
 from lakehouse.config import Settings
-from lakehouse.platform.local import warehouse_lock
+from lakehouse.platform.local.test_results import latest as latest_test_results
 from lakehouse.platform.local.cleaned_zone import QUARANTINE_DIR
 from lakehouse.platform.local.iceberg_writer import open_catalog
 
@@ -47,32 +46,10 @@ def quarantine_reasons(settings: Settings) -> dict[str, dict[str, int]]:
 
 def test_results(settings: Settings) -> dict[str, dict[str, int]]:
     """Per Airflow run: how many dbt tests ended in each status (latest result of each test)."""
-    if not settings.duckdb_path.exists():
-        return {}
-    # DuckDB refuses a reader while another process writes: wait for a running dbt to finish.
-    with warehouse_lock.hold(settings.duckdb_path), duckdb.connect(str(settings.duckdb_path), read_only=True) as conn:
-        exists = conn.execute(
-            "select count(*) from information_schema.tables"
-            " where table_schema = 'observability' and table_name = 'dbt_test_results'"
-        ).fetchone()[0]
-        if not exists:
-            return {}
-        rows = conn.execute(
-            """
-            select airflow_run_id, status, count(*)
-            from (
-                select airflow_run_id, test_unique_id, status,
-                       row_number() over (partition by airflow_run_id, test_unique_id order by detected_at desc) as latest
-                from observability.dbt_test_results
-            )
-            where latest = 1
-            group by all
-            order by all
-            """
-        ).fetchall()
     results: dict[str, dict[str, int]] = {}
-    for run_id, status, count in rows:
-        results.setdefault(run_id, {})[status] = count
+    for result in latest_test_results(settings):
+        counts = results.setdefault(result.run_id, {})
+        counts[result.status] = counts.get(result.status, 0) + 1
     return results
 
 

@@ -201,13 +201,7 @@ def test_airflow_ui_triggers_a_date_retries_one_model_and_shows_the_dbt_docs(tmp
         assert len([item for item in audit.items(EVENTS.name) if item["run_id"] == run_id]) == 1
 
         # After a run the site is regenerated (`lakehouse docs`), so that its catalog holds the marts.
-        subprocess.run([sys.executable, "-m", "lakehouse.tools.cli", "docs"], env=service_env(tmp_path / "airflow", lake),
-                       check=True, capture_output=True)  # fmt: skip
-        page.goto(f"{url}/dags")
-        page.get_by_role("button", name="Browse").click()
-        with page.context.expect_page() as opened:
-            page.get_by_role("menuitem", name=dbt_docs.MENU_NAME).click()
-        docs = opened.value
+        docs = _regenerate_and_open(page, url, "docs", dbt_docs.MENU_NAME, service_env(tmp_path / "airflow", lake))
         try:
             assert docs.url.startswith(dbt_docs.docs_path(url))
             # The site routes by the URL's fragment once it has loaded the manifest; a fragment
@@ -223,13 +217,7 @@ def test_airflow_ui_triggers_a_date_retries_one_model_and_shows_the_dbt_docs(tmp
 
         # The data-quality report, brought up to date after the runs, opens from the same menu
         # and its plots render (each image decoded by the browser).
-        subprocess.run([sys.executable, "-m", "lakehouse.tools.cli", "report"], env=service_env(tmp_path / "airflow", lake),
-                       check=True, capture_output=True)  # fmt: skip
-        page.goto(f"{url}/dags")
-        page.get_by_role("button", name="Browse").click()
-        with page.context.expect_page() as opened:
-            page.get_by_role("menuitem", name=quality_report.MENU_NAME).click()
-        report = opened.value
+        report = _regenerate_and_open(page, url, "report", quality_report.MENU_NAME, service_env(tmp_path / "airflow", lake))
         try:
             assert report.url.startswith(quality_report.report_path(url))
             expect(report.get_by_role("heading", name="lakehouse_raw_to_curated (events)")).to_be_visible()
@@ -239,3 +227,14 @@ def test_airflow_ui_triggers_a_date_retries_one_model_and_shows_the_dbt_docs(tmp
             assert all(width > 400 for width in widths), widths
         finally:
             report.screenshot(path=shots / "08-quality-report.png", full_page=True)
+
+
+def _regenerate_and_open(page: Page, url: str, command: str, menu_item: str, env: dict[str, str]) -> Page:
+    """Run `lakehouse <command>` against the served lake, then open ``menu_item`` of the UI's
+    Browse menu (Cosmos's plugin opens each page in a new tab)."""
+    subprocess.run([sys.executable, "-m", "lakehouse.tools.cli", command], env=env, check=True, capture_output=True)
+    page.goto(f"{url}/dags")
+    page.get_by_role("button", name="Browse").click()
+    with page.context.expect_page() as opened:
+        page.get_by_role("menuitem", name=menu_item).click()
+    return opened.value

@@ -137,7 +137,11 @@ def test_a_pipeline_declared_once_runs_end_to_end(airflow_db, toy_pipeline, caps
     _land(settings, DAY)
 
     assert cli.main(["run", "--pipeline", "toy", str(DAY)]) == 0
-    assert f"toy_orders for {DAY}: success" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert f"toy_orders for {DAY}: success" in printed
+    # The run brought the data-quality report up to date, with a section for the toy pipeline.
+    assert f"data-quality report: {settings.reports_dir / 'quality-report.html'}" in printed
+    assert "toy_orders (toy)</h2>" in (settings.reports_dir / "quality-report.html").read_text()
 
     (item,) = LocalAuditStore(settings.audit_db_path).items("toy")
     assert (item["pipeline"], item["status"]) == ("toy", "SUCCEEDED")

@@ -60,8 +60,15 @@ def _pipeline(name: str):
     return pipeline_named(name)
 
 
-def _run_dates(pipeline_name: str, dates: list[date]) -> bool:
-    """Run a pipeline's DAG through Airflow for each interval start (a day, or a month's first)."""
+def _write_report(settings) -> None:
+    from lakehouse.tools import quality_report
+
+    print(f"data-quality report: {quality_report.write(settings)}")
+
+
+def _run_dates(pipeline_name: str, dates: list[date], report: bool = True) -> bool:
+    """Run a pipeline's DAG through Airflow for each interval start (a day, or a month's first),
+    then bring the data-quality report up to date."""
     from lakehouse.tools import airflow_home
 
     settings = _settings()
@@ -84,6 +91,8 @@ def _run_dates(pipeline_name: str, dates: list[date]) -> bool:
         print(f"{pipeline.dag_id} for {data_date}: {run.state} ({run.run_id})"
               + (f"; failed tasks: {', '.join(failed)}" if failed else ""))
         ok = ok and run.state == "success"
+    if report:
+        _write_report(settings)
     return ok
 
 
@@ -114,6 +123,7 @@ def cmd_backfill(args: argparse.Namespace) -> int:
     for run in runs:
         print(f"{pipeline.dag_id} for {run.data_interval_start:%Y-%m-%d}: {run.state} ({run.run_id})")
     print(f"{len(runs)} runs, at most {most_runs_at_once(runs)} at once")
+    _write_report(settings)
     return 0 if runs and all(run.state == "success" for run in runs) else 1
 
 
@@ -194,7 +204,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 
     # Task durations come from this machine's Airflow database, when there is one.
     airflow_home.configure()
-    print(f"wrote {quality_report.write(_settings(), args.runs)}")
+    print(f"data-quality report: {quality_report.write(_settings(), args.runs)}")
     return 0
 
 
@@ -215,7 +225,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     cmd_generate(args)
     cmd_generate_taxi(args)
     dates = [args.start + timedelta(days=n) for n in range(args.days)]
-    ok = _run_dates("events", dates)
+    ok = _run_dates("events", dates, report=False)
     ok = _run_dates("nyc_taxi", [args.month]) and ok
     print()
     cmd_summary(args)

@@ -25,7 +25,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from lakehouse.config import get_settings
-from lakehouse.dag.pipelines import PIPELINES
+from lakehouse.dag import pipelines
 from lakehouse.tools import airflow_home, airflow_settings, dbt_docs, quality_report
 from lakehouse.tools.backfill import airflow_services, wait_for_parse
 from lakehouse.tools.runner import output_to
@@ -74,7 +74,7 @@ def serve() -> int:
         quality_report.write(settings)
     from airflow import __version__ as airflow_version
 
-    dag_ids = [pipeline.dag_id for pipeline in PIPELINES]
+    dag_ids = [pipeline.dag_id for pipeline in pipelines.PIPELINES]
     # Ctrl-C stops it even when started with SIGINT ignored, as a shell's background jobs are.
     signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, _exit_on_sigterm)

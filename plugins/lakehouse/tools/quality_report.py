@@ -21,7 +21,8 @@ from typing import Any
 from lakehouse.anomalies import quarantine_share
 from lakehouse.audit import LocalAuditStore, latest_per_interval
 from lakehouse.config import Settings
-from lakehouse.dag.pipelines import PIPELINES, Pipeline
+from lakehouse.dag import pipelines
+from lakehouse.dag.pipelines import Pipeline
 
 REPORT_FILE = "quality-report.html"
 # Cosmos's docs plugin serves any single HTML file as a "project": the report is one, beside the
@@ -91,7 +92,8 @@ def collect(settings: Settings, runs: int = DEFAULT_RUNS) -> list[PipelineHealth
     items = LocalAuditStore(settings.audit_db_path).items() if settings.audit_db_path.exists() else []
     latest = latest_per_interval(items)
     health = []
-    for pipeline in PIPELINES:
+    # Read when called: the declared pipelines, including one added since this module loaded.
+    for pipeline in pipelines.PIPELINES:
         recent = [item for item in latest if item["pipeline"] == pipeline.name][-runs:]
         run_ids = [item["run_id"] for item in recent]
         health.append(

@@ -73,9 +73,9 @@ def service_environment(port: int) -> dict[str, str]:
 def airflow_services(
     log_path: Path, before_scheduler: Callable[[dict[str, str]], None] | None = None
 ) -> Iterator[dict[str, str]]:
-    """The API server, DAG processor and triggerer (it awaits the deadline alerts' callbacks,
-    lakehouse.deadlines), then the scheduler; ``before_scheduler(env)`` runs in between, for
-    metadata changes that must not race the scheduler on the SQLite database."""
+    """The API server and DAG processor, then the scheduler and the triggerer (it awaits the
+    deadline alerts' callbacks, lakehouse.deadlines); ``before_scheduler(env)`` runs in between,
+    for metadata changes that must not race the scheduler's and triggerer's writes on SQLite."""
     port = _free_port()
     env = service_environment(port)
     log_path.parent.mkdir(parents=True, exist_ok=True)
@@ -91,11 +91,11 @@ def airflow_services(
 
         start("api-server", "--port", str(port))
         start("dag-processor")
-        start("triggerer")
         _wait_for_api(port, processes)
         if before_scheduler:
             before_scheduler(env)
         start("scheduler")
+        start("triggerer")
         yield env
 
 

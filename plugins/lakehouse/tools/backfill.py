@@ -73,9 +73,10 @@ def service_environment(port: int) -> dict[str, str]:
 def airflow_services(
     log_path: Path, before_scheduler: Callable[[dict[str, str]], None] | None = None
 ) -> Iterator[dict[str, str]]:
-    """The API server and DAG processor, then the scheduler and the triggerer (it awaits the
-    deadline alerts' callbacks, lakehouse.deadlines); ``before_scheduler(env)`` runs in between,
-    for metadata changes that must not race the scheduler's and triggerer's writes on SQLite."""
+    """The API server and DAG processor; then the triggerer (it awaits the deadline alerts'
+    callbacks, lakehouse.deadlines), up before the scheduler starts any run; then the scheduler.
+    ``before_scheduler(env)`` runs first, for metadata changes that must not race the triggerer's
+    and scheduler's writes on SQLite."""
     port = _free_port()
     env = service_environment(port)
     log_path.parent.mkdir(parents=True, exist_ok=True)
@@ -94,9 +95,27 @@ def airflow_services(
         _wait_for_api(port, processes)
         if before_scheduler:
             before_scheduler(env)
-        start("scheduler")
+        started = datetime.now(timezone.utc)
         start("triggerer")
+        _wait_for_heartbeat("TriggererJob", started, processes)
+        start("scheduler")
         yield env
+
+
+def _wait_for_heartbeat(job_type: str, since: datetime, processes: list[subprocess.Popen], timeout: float = 180) -> None:
+    from airflow.jobs.job import Job
+    from airflow.utils.session import create_session
+    from sqlalchemy import select
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if any(process.poll() is not None for process in processes):
+            raise BackfillError(f"an Airflow service exited while waiting for the {job_type}")
+        with create_session() as session:
+            if session.scalar(select(Job.id).where(Job.job_type == job_type, Job.latest_heartbeat >= since).limit(1)):
+                return
+        time.sleep(1)
+    raise BackfillError(f"no {job_type} heartbeat within {timeout:.0f} s")
 
 
 def _stop(process: subprocess.Popen) -> None:

@@ -36,7 +36,7 @@ def docs_path(api_base_url: str) -> str:
 
 def generate(settings: Settings) -> Path:
     """Write the docs site into settings.dbt_docs_dir and return that directory."""
-    # Imported here: airflow_home reads cosmos_projects before Airflow may be imported.
+    # Imported here: airflow_home reads cosmos_project before Airflow may be imported.
     from lakehouse.platform import get_platform
 
     platform = get_platform(settings)

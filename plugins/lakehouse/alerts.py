@@ -50,12 +50,17 @@ def log_alert(context: dict[str, Any]) -> None:
     log.error("ALERT %s\n%s", subject, message)
 
 
-def sns_publisher(topic_arn: str, region_name: str) -> Callable[[dict[str, Any]], None]:
-    def publish(context: dict[str, Any]) -> None:
-        from airflow.providers.amazon.aws.hooks.sns import SnsHook
+def publish(topic_arn: str, region_name: str, subject: str, message: str) -> None:
+    """One alert to the SNS topic, through the aws_default connection."""
+    from airflow.providers.amazon.aws.hooks.sns import SnsHook
 
+    SnsHook(region_name=region_name).publish_to_target(target_arn=topic_arn, message=message, subject=subject[:100])
+
+
+def sns_publisher(topic_arn: str, region_name: str) -> Callable[[dict[str, Any]], None]:
+    def publish_failure(context: dict[str, Any]) -> None:
         subject, message = alert_for(context)
         log.error("ALERT %s\n%s", subject, message)
-        SnsHook(region_name=region_name).publish_to_target(target_arn=topic_arn, message=message, subject=subject)
+        publish(topic_arn, region_name, subject, message)
 
-    return publish
+    return publish_failure

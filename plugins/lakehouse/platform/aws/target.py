@@ -250,11 +250,8 @@ def _audit_table(table: str | None) -> str:
 
 def record_alert(settings: Settings, started: dict[str, Any], alert: str) -> None:
     """To the SNS alerts topic, as a failed run's alert goes."""
-    from airflow.providers.amazon.aws.hooks.sns import SnsHook
-
     aws = get_aws_settings()
-    subject = f"Airflow run late: {started['dag_id']}"[:100]
-    SnsHook(region_name=aws.region).publish_to_target(target_arn=aws.alerts_topic_arn, message=alert, subject=subject)
+    alerts.publish(aws.alerts_topic_arn, aws.region, f"Airflow run late: {started['dag_id']}", alert)
 
 
 def stale_audit_runs(settings: Settings, older_than: timedelta, table: str | None = None) -> list[dict[str, Any]]:

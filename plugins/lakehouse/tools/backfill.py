@@ -205,6 +205,31 @@ def _backfill_state(backfill_id: int) -> tuple[bool, list[BackfillRun]]:
         ]
 
 
+def _deadline_callbacks(backfill_id: int) -> tuple[int, list[str]]:
+    """How many of the backfill's runs still owe a deadline alert (a deadline passed and its
+    callback not yet done), and the alerts whose callback failed, with Airflow's reason."""
+    from airflow.models.backfill import BackfillDagRun
+    from airflow.models.callback import TERMINAL_STATES, Callback
+    from airflow.models.dagrun import DagRun
+    from airflow.models.deadline import Deadline
+    from airflow.utils.session import create_session
+    from airflow.utils.state import CallbackState
+    from sqlalchemy import select
+
+    with create_session() as session:
+        rows = session.execute(
+            select(DagRun.run_id, Deadline.deadline_time, Deadline.missed, Callback.state, Callback.output)
+            .join(BackfillDagRun, BackfillDagRun.dag_run_id == Deadline.dagrun_id)
+            .join(DagRun, DagRun.id == Deadline.dagrun_id)
+            .join(Callback, Callback.id == Deadline.callback_id)
+            .where(BackfillDagRun.backfill_id == backfill_id)
+        ).all()
+    now = datetime.now(timezone.utc)
+    owed = sum(1 for row in rows if row.state not in TERMINAL_STATES and (row.missed or row.deadline_time < now))
+    failed = [f"run {row.run_id}: its deadline alert failed: {row.output}" for row in rows if row.state == CallbackState.FAILED]
+    return owed, failed
+
+
 @contextmanager
 def _unpaused(dag_id: str, env: dict[str, str]) -> Iterator[None]:
     """The scheduler starts runs of unpaused DAGs only; a paused DAG is paused again after."""
@@ -298,8 +323,11 @@ def run_backfill(
         while time.monotonic() < deadline:
             completed, runs = _backfill_state(backfill_id)
             if completed and all(run.state in FINISHED for run in runs):
-                for line in _not_created(backfill_id):
-                    report(line)
-                return runs
+                # The triggerer stops with the backfill: a late run's alert is delivered first.
+                owed, failed_alerts = _deadline_callbacks(backfill_id)
+                if not owed:
+                    for line in _not_created(backfill_id) + failed_alerts:
+                        report(line)
+                    return runs
             time.sleep(3)
     raise BackfillError(f"backfill {backfill_id} of {pipeline.dag_id} did not finish within {timeout:.0f} s")

@@ -30,6 +30,36 @@ locals {
     alerts_topic          = "${local.name_prefix}-alerts"
   }
 
+  bucket_names = {
+    data_lake      = local.names.data_lake_bucket
+    athena_results = local.names.athena_results_bucket
+    mwaa           = local.names.mwaa_bucket
+    access_logs    = local.names.access_logs_bucket
+  }
+
+  # What each resource policy's TLS-only statement (tls_only) covers: every bucket, keyed as the
+  # storage module keys them, and the alerts topic.
+  tls_only_resources = merge(
+    {
+      for bucket, name in local.bucket_names : bucket => {
+        actions   = ["s3:*"]
+        resources = ["arn:${local.aws.partition}:s3:::${name}", "arn:${local.aws.partition}:s3:::${name}/*"]
+      }
+    },
+    {
+      alerts = {
+        actions   = ["sns:Publish"]
+        resources = ["arn:${local.aws.partition}:sns:${local.aws.region}:${local.aws.account_id}:${local.names.alerts_topic}"]
+      }
+    },
+  )
+
+  # The lake key's use through S3 (lake_key_through_s3): the crawlers read, the Glue job also writes.
+  lake_key_actions = {
+    read       = ["kms:Decrypt"]
+    read_write = ["kms:Decrypt", "kms:GenerateDataKey"]
+  }
+
   # The AWS services that assume the project's roles (service_trust): a service may act for this
   # account only, and the state machine's role for that one state machine.
   trusted_services = {

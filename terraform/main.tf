@@ -34,6 +34,46 @@ data "aws_iam_policy_document" "service_trust" {
   }
 }
 
+# Resource policies deny any request made without TLS: each bucket's and the alerts topic's.
+data "aws_iam_policy_document" "tls_only" {
+  for_each = local.tls_only_resources
+
+  statement {
+    sid       = "DenyInsecureTransport"
+    effect    = "Deny"
+    actions   = each.value.actions
+    resources = each.value.resources
+
+    principals {
+      type        = "*"
+      identifiers = ["*"]
+    }
+
+    condition {
+      test     = "Bool"
+      variable = "aws:SecureTransport"
+      values   = ["false"]
+    }
+  }
+}
+
+# Lake objects are SSE-KMS: a role that reads or writes them uses the key through S3 and no other way.
+data "aws_iam_policy_document" "lake_key_through_s3" {
+  for_each = local.lake_key_actions
+
+  statement {
+    sid       = "LakeKeyThroughS3"
+    actions   = each.value
+    resources = [module.storage.kms_key_arn]
+
+    condition {
+      test     = "StringEquals"
+      variable = "kms:ViaService"
+      values   = ["s3.${local.aws.region}.amazonaws.com"]
+    }
+  }
+}
+
 module "storage" {
   source = "./modules/storage"
 
@@ -47,6 +87,7 @@ module "storage" {
   athena_results_expiration_days     = var.athena_results_expiration_days
   noncurrent_version_expiration_days = var.noncurrent_version_expiration_days
   access_logs_expiration_days        = var.access_logs_expiration_days
+  tls_only_policies                  = { for bucket in keys(local.bucket_names) : bucket => data.aws_iam_policy_document.tls_only[bucket].json }
 }
 
 module "catalog" {
@@ -54,6 +95,7 @@ module "catalog" {
 
   aws                  = local.aws
   crawler_trust_policy = data.aws_iam_policy_document.service_trust["glue"].json
+  lake_key_policy      = data.aws_iam_policy_document.lake_key_through_s3["read"].json
 
   raw_crawler_name            = local.names.raw_crawler
   cleaned_crawler_name        = local.names.cleaned_crawler
@@ -67,8 +109,9 @@ module "catalog" {
 module "processing" {
   source = "./modules/processing"
 
-  aws          = local.aws
-  trust_policy = data.aws_iam_policy_document.service_trust["glue"].json
+  aws             = local.aws
+  trust_policy    = data.aws_iam_policy_document.service_trust["glue"].json
+  lake_key_policy = data.aws_iam_policy_document.lake_key_through_s3["read_write"].json
 
   job_name                    = local.names.taxi_glue_job
   security_configuration_name = module.catalog.security_configuration_name
@@ -117,6 +160,7 @@ module "orchestration" {
   aws                    = local.aws
   execution_trust_policy = data.aws_iam_policy_document.service_trust["mwaa"].json
   flow_logs_trust_policy = data.aws_iam_policy_document.service_trust["vpc_flow_logs"].json
+  alerts_tls_only_policy = data.aws_iam_policy_document.tls_only["alerts"].json
 
   environment_name                 = local.names.mwaa_environment
   airflow_version                  = var.airflow_version

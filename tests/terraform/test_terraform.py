@@ -523,10 +523,10 @@ def test_buckets_are_encrypted_versioned_private_tls_only_and_expire_what_they_s
     assert ownership["this"]["rule"][0]["object_ownership"] == "BucketOwnerEnforced"
     policy = typed_blocks(storage, "data", "aws_iam_policy_document")["bucket"]
     assert policy["for_each"] == "${local.all_buckets}"
-    (deny_plain_http,) = [s for s in policy["statement"] if s.get("effect") == "Deny"]
-    assert deny_plain_http["condition"][0]["variable"] == "aws:SecureTransport"
-    assert deny_plain_http["condition"][0]["values"] == ["false"]
-    assert deny_plain_http["resources"] == ["${each.value.arn}", "${each.value.arn}/*"]
+    assert policy["source_policy_documents"] == ["${var.tls_only_policies[each.key]}"]
+    # Beside the TLS-only statement, only the access-log bucket's statement for log delivery.
+    assert set(policy) == {"for_each", "source_policy_documents", "dynamic"}
+    assert [statement["content"][0]["sid"] for statement in policy["dynamic"][0].values()] == ["S3ServerAccessLogDelivery"]
     encryption = typed_blocks(storage, "resource", "aws_s3_bucket_server_side_encryption_configuration")
     assert encryption["this"]["for_each"] == "${aws_s3_bucket.this}"
     assert encryption["this"]["rule"][0]["apply_server_side_encryption_by_default"][0]["sse_algorithm"] == "aws:kms"
@@ -537,6 +537,45 @@ def test_buckets_are_encrypted_versioned_private_tls_only_and_expire_what_they_s
     expiring = lifecycle["this"]["dynamic"][0]["rule"]
     assert "local.expiring_buckets" in expiring["for_each"] and "expiration" in expiring["content"][0]
     assert set(module_locals("storage")["expiring_buckets"]) == {"athena_results", "access_logs"}
+
+
+def test_every_resource_policy_denies_requests_without_tls_through_the_one_statement():
+    """Written once in the root (tls_only) and included by each bucket's policy, for the bucket and
+    its objects, and by the alerts topic's, for publishing."""
+    (statement,) = typed_blocks(TERRAFORM, "data", "aws_iam_policy_document")["tls_only"]["statement"]
+    assert (statement["effect"], statement["principals"]) == ("Deny", [{"type": "*", "identifiers": ["*"]}])
+    assert statement["condition"] == [{"test": "Bool", "variable": "aws:SecureTransport", "values": ["false"]}]
+    assert (statement["actions"], statement["resources"]) == ("${each.value.actions}", "${each.value.resources}")
+    root = module_locals("root")
+    covered = root["tls_only_resources"]
+    bucket_arn = "arn:${local.aws.partition}:s3:::${name}"
+    assert f'actions = ["s3:*"], resources = ["{bucket_arn}", "{bucket_arn}/*"]' in covered
+    assert "for bucket, name in local.bucket_names" in covered
+    assert 'alerts = {actions = ["sns:Publish"], resources = ["arn:${local.aws.partition}:sns:' in covered
+    assert covered.count(":${local.names.alerts_topic}\"]") == 1
+    assert set(root["bucket_names"]) == set(module_locals("storage")["buckets"]) | {"access_logs"}
+    calls = named_blocks(TERRAFORM, "module")
+    assert calls["storage"]["tls_only_policies"] == (
+        "${{for bucket in keys(local.bucket_names) : bucket => data.aws_iam_policy_document.tls_only[bucket].json}}"
+    )
+    assert calls["orchestration"]["alerts_tls_only_policy"] == '${data.aws_iam_policy_document.tls_only["alerts"].json}'
+    topic_policy = typed_blocks(MODULES / "orchestration", "data", "aws_iam_policy_document")["alerts"]
+    assert topic_policy["source_policy_documents"] == ["${var.alerts_tls_only_policy}"]
+    assert [s["sid"] for s in topic_policy["statement"]] == ["AccountOnly"]
+
+
+def lake_key_actions(module: str) -> list[str]:
+    """The KMS actions the root's lake_key_through_s3 statement grants the module's role."""
+    (statement,) = typed_blocks(TERRAFORM, "data", "aws_iam_policy_document")["lake_key_through_s3"]["statement"]
+    assert statement["resources"] == ["${module.storage.kms_key_arn}"]
+    assert statement["condition"] == [
+        {"test": "StringEquals", "variable": "kms:ViaService", "values": ["s3.${local.aws.region}.amazonaws.com"]}
+    ]
+    passed = named_blocks(TERRAFORM, "module")[module]["lake_key_policy"]
+    key = re.fullmatch(r'\$\{data\.aws_iam_policy_document\.lake_key_through_s3\["(\w+)"\]\.json\}', passed)
+    assert key, f"module.{module}.lake_key_policy is not the root's lake_key_through_s3: {passed}"
+    assert statement["actions"] == "${each.value}"
+    return module_locals("root")["lake_key_actions"][key.group(1)]
 
 
 def test_pipeline_runs_table_fits_the_audit_item():
@@ -684,7 +723,11 @@ def test_taxi_glue_job_role_reads_raw_writes_cleaned_and_never_touches_the_catal
     (prefixes,) = listing["condition"]
     assert (prefixes["test"], prefixes["variable"]) == ("StringLike", "s3:prefix")
     assert {resolve_locals("processing", v) for v in prefixes["values"]} == {"raw/nyc_taxi/*", "cleaned/nyc_taxi/*"}
-    assert {"kms:Decrypt", "kms:GenerateDataKey"} <= actions
+    assert typed_blocks(MODULES / "processing", "data", "aws_iam_policy_document")["job"]["source_policy_documents"] == [
+        "${var.lake_key_policy}"
+    ]
+    assert lake_key_actions("processing") == ["kms:Decrypt", "kms:GenerateDataKey"]
+    assert not {action for action in actions if action.startswith("kms:")}
     assert {"logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents", "logs:AssociateKmsKey"} <= actions
 
 
@@ -781,6 +824,9 @@ def test_each_crawler_role_may_do_exactly_what_its_crawler_does():
     statements = typed_blocks(MODULES / "catalog", "data", "aws_iam_policy_document")["crawler"]["statement"]
     (catalog,) = [s for s in statements if s.get("sid") == "CatalogDatabase"]
     assert catalog["actions"] == "${each.value.glue_actions}"
+    document = typed_blocks(MODULES / "catalog", "data", "aws_iam_policy_document")["crawler"]
+    assert document["source_policy_documents"] == ["${var.lake_key_policy}"]
+    assert lake_key_actions("catalog") == ["kms:Decrypt"]
 
 
 def test_root_outputs_name_the_taxi_job_and_the_cleaned_crawler():

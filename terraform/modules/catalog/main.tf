@@ -121,6 +121,8 @@ resource "aws_iam_role" "crawler" {
 data "aws_iam_policy_document" "crawler" {
   for_each = local.crawlers
 
+  source_policy_documents = [var.lake_key_policy]
+
   statement {
     sid       = "ListZone"
     actions   = ["s3:ListBucket"]
@@ -137,18 +139,6 @@ data "aws_iam_policy_document" "crawler" {
     sid       = "ReadZone"
     actions   = ["s3:GetObject"]
     resources = ["${var.data_lake_bucket_arn}/${each.value.zone}/*"]
-  }
-
-  statement {
-    sid       = "DecryptLakeObjects"
-    actions   = ["kms:Decrypt"]
-    resources = [var.kms_key_arn]
-
-    condition {
-      test     = "StringEquals"
-      variable = "kms:ViaService"
-      values   = ["s3.${var.aws.region}.amazonaws.com"]
-    }
   }
 
   statement {

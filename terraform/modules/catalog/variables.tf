@@ -64,3 +64,8 @@ variable "crawler_trust_policy" {
   description = "Trust policy (JSON) of the crawlers' roles: Glue may assume them on behalf of this account."
   type        = string
 }
+
+variable "lake_key_policy" {
+  description = "A policy document that lets a role use the lake's KMS key through S3 only; the crawler roles' policies include it."
+  type        = string
+}

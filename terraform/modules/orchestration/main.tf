@@ -86,6 +86,8 @@ resource "aws_sns_topic" "alerts" {
 }
 
 data "aws_iam_policy_document" "alerts" {
+  source_policy_documents = [var.alerts_tls_only_policy]
+
   statement {
     sid = "AccountOnly"
     actions = [
@@ -99,24 +101,6 @@ data "aws_iam_policy_document" "alerts" {
     principals {
       type        = "AWS"
       identifiers = ["arn:${var.aws.partition}:iam::${var.aws.account_id}:root"]
-    }
-  }
-
-  statement {
-    sid       = "DenyInsecureTransport"
-    effect    = "Deny"
-    actions   = ["sns:Publish"]
-    resources = [aws_sns_topic.alerts.arn]
-
-    principals {
-      type        = "*"
-      identifiers = ["*"]
-    }
-
-    condition {
-      test     = "Bool"
-      variable = "aws:SecureTransport"
-      values   = ["false"]
     }
   }
 }

@@ -188,3 +188,8 @@ variable "flow_logs_trust_policy" {
   description = "Trust policy (JSON) of the flow-log role, used when the module creates the VPC: VPC Flow Logs may assume it on behalf of this account."
   type        = string
 }
+
+variable "alerts_tls_only_policy" {
+  description = "A policy document whose statement denies publishing to the alerts topic without TLS; the topic policy includes it."
+  type        = string
+}

@@ -29,6 +29,10 @@ resource "aws_iam_role" "job" {
 
 # Each statement is one concern; actions are literal lists so that tests can read them.
 data "aws_iam_policy_document" "job" {
+  # Lake objects are SSE-KMS, and the security configuration writes with the same key through S3.
+  # Job bookmarks (CSE-KMS, the job's own KMS calls) are disabled, so S3 is the only way in.
+  source_policy_documents = [var.lake_key_policy]
+
   # The raw zone is written by whatever lands the files, never by the pipeline: read-only here.
   statement {
     sid     = "ReadRawAndScript"
@@ -58,20 +62,6 @@ data "aws_iam_policy_document" "job" {
     sid       = "WriteCleaned"
     actions   = ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"]
     resources = ["${var.data_lake_bucket_arn}/${local.cleaned_prefix}/*"]
-  }
-
-  # Lake objects are SSE-KMS, and the security configuration writes with the same key through S3.
-  # Job bookmarks (CSE-KMS, the job's own KMS calls) are disabled, so S3 is the only way in.
-  statement {
-    sid       = "KmsThroughS3"
-    actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
-    resources = [var.kms_key_arn]
-
-    condition {
-      test     = "StringEquals"
-      variable = "kms:ViaService"
-      values   = ["s3.${var.aws.region}.amazonaws.com"]
-    }
   }
 
   # With a security configuration, Glue writes the job's logs to groups under

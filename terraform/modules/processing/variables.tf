@@ -70,3 +70,8 @@ variable "trust_policy" {
   description = "Trust policy (JSON) of the Glue job's role: Glue may assume it on behalf of this account."
   type        = string
 }
+
+variable "lake_key_policy" {
+  description = "A policy document that lets a role use the lake's KMS key through S3 only; the job role's policy includes it."
+  type        = string
+}

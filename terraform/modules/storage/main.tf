@@ -182,23 +182,7 @@ resource "aws_s3_bucket_lifecycle_configuration" "this" {
 data "aws_iam_policy_document" "bucket" {
   for_each = local.all_buckets
 
-  statement {
-    sid       = "DenyInsecureTransport"
-    effect    = "Deny"
-    actions   = ["s3:*"]
-    resources = [each.value.arn, "${each.value.arn}/*"]
-
-    principals {
-      type        = "*"
-      identifiers = ["*"]
-    }
-
-    condition {
-      test     = "Bool"
-      variable = "aws:SecureTransport"
-      values   = ["false"]
-    }
-  }
+  source_policy_documents = [var.tls_only_policies[each.key]]
 
   # With BucketOwnerEnforced there are no ACLs, so the logging service is let into the access-log
   # bucket by policy, and only for this account's data buckets.

@@ -87,3 +87,13 @@ variable "aws" {
   description = "Account id, partition and region that the module builds its ARNs from, read once by the root module."
   type        = object({ account_id = string, partition = string, region = string })
 }
+
+variable "tls_only_policies" {
+  description = "Per bucket (data_lake, athena_results, mwaa, access_logs), a policy document whose statement denies requests made without TLS; each bucket's policy includes its own."
+  type        = map(string)
+
+  validation {
+    condition     = length(setsubtract(["data_lake", "athena_results", "mwaa", "access_logs"], keys(var.tls_only_policies))) == 0
+    error_message = "tls_only_policies needs a document for every bucket: data_lake, athena_results, mwaa and access_logs."
+  }
+}

@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import html
 import io
+import os
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -108,24 +109,21 @@ def collect(settings: Settings, runs: int = DEFAULT_RUNS) -> list[PipelineHealth
 
 
 def _figure(width: float, height: float):
+    """A figure drawn off screen, without pyplot: its import and global state would cost every
+    run's audit_end more than the drawing does."""
     import logging
 
-    import matplotlib
+    from matplotlib.figure import Figure
 
-    matplotlib.use("Agg")
     # Airflow's logging setup would otherwise print matplotlib's notes on every date-like label.
     logging.getLogger("matplotlib").setLevel(logging.WARNING)
-    from matplotlib import pyplot
-
-    return pyplot.subplots(figsize=(width, height), layout="constrained")
+    figure = Figure(figsize=(width, height), layout="constrained")
+    return figure, figure.subplots()
 
 
 def _image(figure, alt: str) -> str:
-    from matplotlib import pyplot
-
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=90)
-    pyplot.close(figure)
     encoded = base64.b64encode(buffer.getvalue()).decode()
     return f'<img alt="{html.escape(alt)}" src="data:image/png;base64,{encoded}">'
 
@@ -262,10 +260,18 @@ def render(health: list[PipelineHealth], generated_at: str) -> str:
     )
 
 
+def report_file(settings: Settings) -> Path:
+    return settings.reports_dir / REPORT_FILE
+
+
 def write(settings: Settings, runs: int = DEFAULT_RUNS) -> Path:
     from lakehouse.audit import utc_now
 
     settings.reports_dir.mkdir(parents=True, exist_ok=True)
-    path = settings.reports_dir / REPORT_FILE
-    path.write_text(render(collect(settings, runs), utc_now()))
+    page = render(collect(settings, runs), utc_now())
+    # Whole or not at all: the Airflow UI may be serving the file while a run redraws it.
+    path = report_file(settings)
+    partial = path.with_name(f".{path.name}.{os.getpid()}")
+    partial.write_text(page)
+    partial.replace(path)
     return path

@@ -62,7 +62,7 @@ def _generate(landing, events: int) -> int:
     """The big day is generated in a process of its own: a child's peak memory starts from its
     parent's at the fork, so a parent that held five million events would inflate both measures."""
     script = (
-        "import sys; from datetime import date; from pathlib import Path; from lakehouse import generator; "
+        "import sys; from datetime import date; from pathlib import Path; from lakehouse.tools import generator; "
         f"r = generator.generate(Path({str(landing)!r}), start=date.fromisoformat({str(DAY)!r}), days=1, "
         f"events_per_day={events}, users={USERS}, seed=2); print(r.lines_landed('events', date.fromisoformat({str(DAY)!r})))"
     )

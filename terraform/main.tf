@@ -186,6 +186,7 @@ module "orchestration" {
   taxi_glue_job_arn          = module.processing.job_arn
   audit_state_machine_arn    = module.workflow.state_machine_arn
   audit_state_machine_name   = module.workflow.state_machine_name
+  pipeline_runs_table_arn    = module.metadata.table_arn
   athena_workgroup_arn       = module.analytics.workgroup_arn
   glue_database_names        = module.catalog.dbt_database_names
   glue_source_database_names = module.catalog.crawled_database_names

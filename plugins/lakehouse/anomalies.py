@@ -20,12 +20,22 @@ MIN_HISTORY = 3
 SHARE_FLOOR = 0.01
 
 
+VOLUME_ANOMALY = "volume anomaly: "
+
+
+def interval_rows(counts: dict[str, Any]) -> int | None:
+    """A mart's rows for the run's interval: counted by the conservation check where the pipeline
+    has one (both targets), else the rows its table commit wrote (local)."""
+    rows = counts.get("rows_in_interval")
+    return counts.get("rows_written") if rows is None else rows
+
+
 def quarantine_share(counts: dict[str, Any]) -> float | None:
     """Quarantined lines as a share of the lines that reached the mart or the quarantine."""
-    written, quarantined = counts.get("rows_written"), counts.get("rows_quarantined")
-    if written is None or quarantined is None or written + quarantined == 0:
+    rows, quarantined = interval_rows(counts), counts.get("rows_quarantined")
+    if rows is None or quarantined is None or rows + quarantined == 0:
         return None
-    return quarantined / (written + quarantined)
+    return quarantined / (rows + quarantined)
 
 
 def _outside(value: float, baseline: float, factor: float) -> bool:
@@ -39,13 +49,13 @@ def volume_anomalies(models: dict[str, dict[str, Any]], earlier: list[dict[str, 
     found = []
     for mart, counts in sorted(models.items()):
         history = [item["models"][mart] for item in recent if mart in item.get("models", {})]
-        rows = counts.get("rows_written")
-        past_rows = [h["rows_written"] for h in history if h.get("rows_written") is not None]
+        rows = interval_rows(counts)
+        past_rows = [r for r in map(interval_rows, history) if r is not None]
         if rows is not None and len(past_rows) >= MIN_HISTORY:
             baseline = median(past_rows)
             if baseline > 0 and _outside(rows, baseline, factor):
                 found.append(
-                    f"volume anomaly: {mart} got {rows} rows, {rows / baseline:.0%} of the median {baseline:g} "
+                    f"{VOLUME_ANOMALY}{mart} got {rows} rows, {rows / baseline:.0%} of the median {baseline:g} "
                     f"of the previous {len(past_rows)} intervals (alert beyond {factor:g}x either way)"
                 )
         share = quarantine_share(counts)
@@ -54,7 +64,7 @@ def volume_anomalies(models: dict[str, dict[str, Any]], earlier: list[dict[str, 
             baseline = max(median(past_shares), SHARE_FLOOR)
             if _outside(max(share, SHARE_FLOOR), baseline, factor):
                 found.append(
-                    f"volume anomaly: {share:.1%} of {mart}'s lines were quarantined, against a median of "
+                    f"{VOLUME_ANOMALY}{share:.1%} of {mart}'s lines were quarantined, against a median of "
                     f"{median(past_shares):.1%} over the previous {len(past_shares)} intervals "
                     f"(alert beyond {factor:g}x either way)"
                 )

@@ -135,6 +135,8 @@ class AwsSettings:
     # By the job a pipeline declares (Pipeline.clean_job); JSON in LAKEHOUSE_AWS_GLUE_JOB_NAMES.
     glue_job_names: dict[str, str]
     audit_state_machine_arn: str
+    # Read by audit_end for the previous intervals' volumes; the state machine writes it.
+    pipeline_runs_table: str
     athena_workgroup: str
     athena_results_uri: str
     raw_uri: str

@@ -74,6 +74,7 @@ def aws_lake(moto_endpoint, audit_machine, monkeypatch, airflow_db):
         "region": "us-east-1",
         "raw_crawler_name": crawler,
         "audit_state_machine_arn": audit_machine["arn"],
+        "pipeline_runs_table": audit_machine["table"],
         "athena_workgroup": "lakehouse-test",
         "athena_results_uri": "s3://lakehouse-test-athena-results/dbt/",
         "curated_uri": f"s3://{LAKE}/curated/",
@@ -392,6 +393,46 @@ def test_conservation_is_checked_with_athena_and_its_figures_reach_the_audit_ite
         "fct_events": {"rows_in_interval": 990, "rows_quarantined": 7, "duplicates_dropped": 3},
         "dim_users": {"rows_in_interval": 9, "rows_quarantined": 1, "duplicates_dropped": 0},
     }
+
+
+def _earlier_item(lake, days_before: int, status: str, fct_events_rows: int) -> None:
+    """An audit item of an earlier interval, as the state machine writes it (JSON attributes as text)."""
+    start = LOGICAL - timedelta(days=1 + days_before)
+    lake["dynamodb"].put_item(TableName=lake["table"], Item={
+        "pipeline": {"S": "events"}, "run_id": {"S": f"scheduled__{start + timedelta(days=1):%Y-%m-%dT%H:%M:%S}+00:00"},
+        "dag_id": {"S": EVENTS.dag_id}, "target": {"S": "aws"}, "status": {"S": status},
+        "data_interval_start": {"S": start.isoformat()}, "data_interval_end": {"S": (start + timedelta(days=1)).isoformat()},
+        "started_at": {"S": (start + timedelta(days=1, hours=1)).isoformat()}, "alerts": {"S": "[]"},
+        "models": {"S": json.dumps({
+            "fct_events": {"rows_in_interval": fct_events_rows, "rows_quarantined": 7, "duplicates_dropped": 3},
+            "dim_users": {"rows_in_interval": 9, "rows_quarantined": 1, "duplicates_dropped": 0},
+        })},
+    })  # fmt: skip
+
+
+def test_a_day_cut_to_a_tenth_alerts_in_the_item_and_on_the_topic_and_the_run_succeeds(aws_lake, moto_endpoint):
+    """audit_end reads the previous intervals' items back from DynamoDB (one Query on the key,
+    within the anomaly window) and compares this run's volumes with their median, as locally."""
+    for days_before in (1, 2, 3):
+        _earlier_item(aws_lake, days_before, "SUCCEEDED", 1000)
+    _earlier_item(aws_lake, 4, "FAILED", 90)  # a failed run is no baseline
+    _earlier_item(aws_lake, 200, "SUCCEEDED", 90)  # outside the window: not read
+    # A tenth of the rows, and the same share quarantined as before (about 1 %): one anomaly.
+    events = (("figure", "file", "n"), ("read", RAW_FILE, 101), ("in_mart", None, 100),
+              ("quarantined", "invalid_timestamp", 1), ("duplicates", None, 0))  # fmt: skip
+    athena_results(moto_endpoint, (("file", "n"), (RAW_FILE, 101)), events, USERS_LANDED, USERS_FIGURES)
+
+    with recorded_api_calls() as calls:
+        run = aws_dag(step="conservation").test(logical_date=LOGICAL)
+
+    assert run.state == "success"
+    assert "dynamodb:Query" in calls and calls <= granted_actions()
+    (item,) = [i for i in items(aws_lake) if i["run_id"]["S"] == run.run_id]
+    assert item["status"] == {"S": "SUCCEEDED"}
+    (anomaly,) = json.loads(item["alerts"]["S"])
+    assert anomaly.startswith("volume anomaly: fct_events got 100 rows, 10% of the median 1000 of the previous 3 intervals")
+    (message,) = alerts(aws_lake)
+    assert message.splitlines() == [run.run_id, anomaly]
 
 
 def test_a_file_dbt_read_short_fails_the_run_naming_it(aws_lake, moto_endpoint, capfd):

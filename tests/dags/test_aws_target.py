@@ -27,6 +27,7 @@ OUTPUTS = {
     "cleaned_crawler_name": "lakehouse-sandbox-cleaned",
     "glue_job_names": {"clean_yellow_trips": "lakehouse-sandbox-clean-yellow-trips"},
     "audit_state_machine_arn": "arn:aws:states:eu-west-1:123456789012:stateMachine:lakehouse-sandbox-audit",
+    "pipeline_runs_table": "lakehouse-sandbox-pipeline-runs",
     "athena_workgroup": "lakehouse-sandbox",
     "athena_results_uri": "s3://lakehouse-sandbox-athena-results/dbt/",
     "curated_uri": "s3://lakehouse-sandbox-data-lake/curated/",

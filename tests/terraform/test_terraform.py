@@ -463,14 +463,19 @@ def test_execution_policy_covers_each_concern_and_nothing_else():
     policy = execution_policy_actions()
     concerns = {
         "AirflowMetrics", "MwaaBucketRead", "AirflowLogs", "CeleryQueue", "KmsForMwaa", "GlueCrawlers",
-        "TaxiGlueJob", "AuditStateMachine", "FailureAlerts", "AthenaQueries", "GlueCatalogForDbt",
-        "GlueCatalogSourcesForDbt", "LakeData", "KmsForData",
+        "TaxiGlueJob", "AuditStateMachine", "AuditHistoryRead", "FailureAlerts", "AthenaQueries",
+        "GlueCatalogForDbt", "GlueCatalogSourcesForDbt", "LakeData", "KmsForData",
     }
     assert concerns <= set(policy)
     services = {action.split(":")[0] for actions in policy.values() for action in actions}
-    assert services == {"airflow", "s3", "logs", "cloudwatch", "sqs", "kms", "glue", "states", "sns", "athena"}
-    # The audit item reaches DynamoDB only through the state machine.
-    assert "dynamodb" not in services
+    assert services == {"airflow", "s3", "logs", "cloudwatch", "sqs", "kms", "glue", "states", "sns", "athena", "dynamodb"}
+    # The audit item reaches DynamoDB only through the state machine: the DAGs only read earlier
+    # items, by the table's key, from the one table.
+    assert {sid for sid, actions in policy.items() if any(a.startswith("dynamodb:") for a in actions)} == {"AuditHistoryRead"}
+    assert policy["AuditHistoryRead"] == {"dynamodb:Query"}
+    (history,) = [s for s in execution_statements() if s.get("sid") == "AuditHistoryRead"]
+    assert history["resources"] == ["${var.pipeline_runs_table_arn}"]
+    assert named_blocks(TERRAFORM, "module")["orchestration"]["pipeline_runs_table_arn"] == "${module.metadata.table_arn}"
     assert policy["AuditStateMachine"] == {"states:StartExecution"}
     assert policy["GlueCrawlers"] == {"glue:StartCrawler", "glue:GetCrawler", "glue:GetCrawlerMetrics"}
     assert all(statement.get("effect", "Allow") == "Allow" for statement in execution_statements())

@@ -8,7 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from lakehouse import audit
-from lakehouse.anomalies import MIN_HISTORY, WINDOW, volume_anomalies
+from lakehouse.anomalies import MIN_HISTORY, WINDOW, interval_rows, volume_anomalies
 
 DAY = date(2026, 3, 1)
 
@@ -31,6 +31,20 @@ def test_a_day_cut_to_a_tenth_alerts_naming_the_mart_and_the_median():
     earlier = [_item(day, 1000 + day, 50) for day in range(14)]
     (alert,) = volume_anomalies(_models(100, 5), earlier, factor=3)
     assert "fct_events got 100 rows" in alert and "median 1006.5 of the previous 14 intervals" in alert
+
+
+def test_the_interval_s_counted_rows_are_what_is_compared_where_the_run_has_them():
+    """The conservation check's rows in the interval (both targets) come before the rows a commit
+    wrote (local only): a rerun that rewrote a whole partition is not a tenfold day."""
+    earlier = [_item(day, 1000) for day in range(5)]
+    for item in earlier[2:]:
+        item["models"]["fct_events"] = {"rows_in_interval": 1000, "rows_quarantined": 0}  # an AWS-shaped record
+    ordinary = {"fct_events": {"rows_written": 10_000, "rows_in_interval": 1000, "rows_quarantined": 0}}
+    assert volume_anomalies(ordinary, earlier, factor=3) == []
+    cut = {"fct_events": {"rows_written": 1000, "rows_in_interval": 100, "rows_quarantined": 0}}
+    (alert,) = volume_anomalies(cut, earlier, factor=3)
+    assert alert.startswith("volume anomaly: fct_events got 100 rows, 10% of the median 1000 of the previous 5 intervals")
+    assert [interval_rows(c) for c in ({}, {"rows_written": 3}, {"rows_written": 3, "rows_in_interval": 0})] == [None, 3, 0]
 
 
 def test_a_tripled_quarantine_share_alerts_and_an_ordinary_day_does_not():

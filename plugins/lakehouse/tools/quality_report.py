@@ -19,7 +19,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from lakehouse.anomalies import quarantine_share
+from lakehouse.anomalies import interval_rows, quarantine_share
 from lakehouse.audit import LocalAuditStore, latest_per_interval
 from lakehouse.config import Settings
 from lakehouse.dag import pipelines
@@ -156,11 +156,11 @@ def rows_chart(health: PipelineHealth) -> str:
     share_axes = axes.twinx()
     for mart in health.pipeline.marts:
         counts = [run.get("models", {}).get(mart, {}) for run in health.runs]
-        axes.plot(labels, [c.get("rows_written") or 0 for c in counts], marker="o", label=f"{mart} rows")
+        axes.plot(labels, [interval_rows(c) or 0 for c in counts], marker="o", label=f"{mart} rows")
         shares = [quarantine_share(c) for c in counts]
         if any(share is not None for share in shares):
             share_axes.plot(labels, [100 * (s or 0) for s in shares], linestyle="--", marker="x", label=f"{mart} quarantined %")
-    axes.set_ylabel("rows written")
+    axes.set_ylabel("rows in the interval")
     share_axes.set_ylabel("quarantined share (%)")
     axes.tick_params(axis="x", rotation=90, labelsize=7)
     lines = axes.get_legend_handles_labels()

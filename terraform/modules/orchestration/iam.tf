@@ -121,6 +121,14 @@ data "aws_iam_policy_document" "execution" {
     resources = ["arn:${var.aws.partition}:states:${var.aws.region}:${var.aws.account_id}:execution:${var.audit_state_machine_name}:*"]
   }
 
+  # audit_end compares the run's volumes with the previous intervals' (lakehouse.anomalies): one
+  # Query on the table's key; the state machine does every write.
+  statement {
+    sid       = "AuditHistoryRead"
+    actions   = ["dynamodb:Query"]
+    resources = [var.pipeline_runs_table_arn]
+  }
+
   statement {
     sid       = "FailureAlerts"
     actions   = ["sns:Publish"]

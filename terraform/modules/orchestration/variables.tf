@@ -149,6 +149,11 @@ variable "audit_state_machine_name" {
   type        = string
 }
 
+variable "pipeline_runs_table_arn" {
+  description = "ARN of the pipeline-runs table, whose earlier items audit_end reads to spot volume anomalies."
+  type        = string
+}
+
 variable "athena_workgroup_arn" {
   description = "ARN of the Athena workgroup dbt and the maintenance tasks query in."
   type        = string

@@ -5,22 +5,56 @@ A run that never reaches its audit end leaves its item RUNNING; stale_runs finds
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import boto3
+from airflow.providers.amazon.aws.hooks.base_aws import AwsBaseHook
 from airflow.providers.amazon.aws.operators.step_function import StepFunctionStartExecutionOperator
 from airflow.sdk.exceptions import AirflowFailException
 from boto3.dynamodb.types import TypeDeserializer
 
-from lakehouse import audit, conservation
+from lakehouse import alerts, audit, conservation
 from lakehouse.alerts import failed_task_ids
+from lakehouse.anomalies import VOLUME_ANOMALY, WINDOW, volume_anomalies
+from lakehouse.config import get_settings
 from lakehouse.platform.steps import CONSERVATION_TASK
 
 START, END = "start", "end"
 # The pipeline-runs table's index by status and start time (terraform/modules/metadata).
 STATUS_INDEX = "status-index"
+# The end phase's attributes, which the state machine stores as JSON text (States.JsonToString).
+JSON_ATTRIBUTES = ("failed_tasks", "alerts", "models", "quarantine_reasons", "schema_drift", "conservation")
+# How far back audit_end reads the history, in intervals: the anomaly window and room for gaps.
+HISTORY_INTERVALS = 3 * WINDOW
+
+
+def _items(pages) -> list[dict[str, Any]]:
+    """DynamoDB items as the audit items they were written from."""
+    deserialize = TypeDeserializer().deserialize
+    found = []
+    for page in pages:
+        for raw in page["Items"]:
+            item = {name: deserialize(value) for name, value in raw.items()}
+            for name in JSON_ATTRIBUTES:
+                if isinstance(item.get(name), str):
+                    item[name] = json.loads(item[name])
+            found.append(item)
+    return found
+
+
+def interval_history(dynamodb: Any, table_name: str, pipeline: str, since: str, before: str) -> list[dict[str, Any]]:
+    """The pipeline's audit items whose interval starts in [since, before): one Query on the
+    table's key, so a run reads its window, not the years of runs before it."""
+    pages = dynamodb.get_paginator("query").paginate(
+        TableName=table_name,
+        KeyConditionExpression="pipeline = :pipeline",
+        FilterExpression="data_interval_start >= :since AND data_interval_start < :before",
+        ExpressionAttributeValues={":pipeline": {"S": pipeline}, ":since": {"S": since}, ":before": {"S": before}},
+    )
+    return _items(pages)
 
 
 def execution_name(dag_id: str, run_id: str, phase: str, try_number: int) -> str:
@@ -39,23 +73,48 @@ class AuditExecutionOperator(StepFunctionStartExecutionOperator):
     ``phase='end'`` records SUCCEEDED or FAILED with the failed task ids, then fails the task when
     the run failed, so the audit step cannot turn a failed run green."""
 
-    def __init__(self, *, pipeline: str, phase: str, accounts: tuple[conservation.Account, ...] = (), **kwargs: Any):
+    def __init__(
+        self,
+        *,
+        pipeline: str,
+        phase: str,
+        accounts: tuple[conservation.Account, ...] = (),
+        pipeline_runs_table: str | None = None,
+        alerts_topic_arn: str | None = None,
+        **kwargs: Any,
+    ):
         super().__init__(deferrable=True, **kwargs)
         self.pipeline = pipeline
         self.phase = phase
         self.accounts = accounts
+        self.pipeline_runs_table = pipeline_runs_table
+        self.alerts_topic_arn = alerts_topic_arn
+
+    def _earlier_successes(self, item: dict[str, Any], context: dict[str, Any]) -> list[dict[str, Any]]:
+        start, end = context["data_interval_start"], context["data_interval_end"]
+        since = (start - HISTORY_INTERVALS * (end - start)).isoformat()
+        dynamodb = AwsBaseHook(aws_conn_id=self.aws_conn_id, client_type="dynamodb", region_name=self.region_name).conn
+        history = interval_history(dynamodb, self.pipeline_runs_table, self.pipeline, since, item["data_interval_start"])
+        return audit.earlier_successes(history, item)
 
     def _item(self, context: dict[str, Any]) -> dict[str, Any]:
         item = audit.start_item_for_run(self.pipeline, "aws", context)
         if self.phase == START:
             return item
         figures = context["ti"].xcom_pull(task_ids=CONSERVATION_TASK, key=conservation.FIGURES_KEY) or {}
+        failed = failed_task_ids(context)
+        models = conservation.model_counts(self.accounts, figures)
+        # A failed run's counts are partial: it alerts as a failure, not as an anomaly.
+        outliers = [] if failed or not models else volume_anomalies(
+            models, self._earlier_successes(item, context), get_settings().anomaly_factor
+        )
         return audit.end_item(
             item,
-            failed_tasks=failed_task_ids(context),
-            models=conservation.model_counts(self.accounts, figures),
+            failed_tasks=failed,
+            models=models,
             quarantine_reasons=conservation.quarantine_reasons(self.accounts, figures),
             schema_drift=[],
+            warnings=outliers,
             conservation=figures,
         )
 
@@ -71,6 +130,11 @@ class AuditExecutionOperator(StepFunctionStartExecutionOperator):
         failed = failed_task_ids(context) if self.phase == END else []
         if failed:
             raise AirflowFailException(f"run failed; failed tasks: {', '.join(failed)}")
+        # Recorded in the item, and told to whoever reads the topic; the run stays green.
+        outliers = [a for a in self.state_machine_input["item"].get("alerts", []) if a.startswith(VOLUME_ANOMALY)]
+        if outliers and self.alerts_topic_arn:
+            subject = f"Airflow run volume anomaly: {context['dag'].dag_id}"
+            alerts.publish(self.alerts_topic_arn, self.region_name, subject, "\n".join([context["run_id"], *outliers]))
         return result
 
 
@@ -90,5 +154,4 @@ def stale_runs(
         ExpressionAttributeNames={"#status": "status"},
         ExpressionAttributeValues={":running": {"S": audit.RUNNING}, ":cutoff": {"S": cutoff}},
     )
-    deserialize = TypeDeserializer().deserialize
-    return [{name: deserialize(value) for name, value in item.items()} for page in pages for item in page["Items"]]
+    return _items(pages)

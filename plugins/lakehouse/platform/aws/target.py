@@ -134,6 +134,8 @@ class AwsPlatform:
             accounts=pipeline.accounts,
             phase=phase,
             state_machine_arn=self.aws.audit_state_machine_arn,
+            pipeline_runs_table=self.aws.pipeline_runs_table,
+            alerts_topic_arn=self.aws.alerts_topic_arn,
             region_name=self.aws.region,
             **kwargs,
         )

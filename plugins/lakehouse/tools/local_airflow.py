@@ -31,6 +31,10 @@ from lakehouse.tools.backfill import airflow_services, wait_for_parse
 from lakehouse.tools.runner import output_to
 
 
+# How often the data-quality report is brought up to date with the runs' audit records.
+REDRAW_SECONDS = 10
+
+
 class LocalAirflowError(RuntimeError):
     pass
 
@@ -90,14 +94,18 @@ def serve() -> int:
                 f"  DAGs: {', '.join(dag_ids)}; unpause one, then start runs with Trigger or Backfill in the UI",
                 f"  dbt docs: {dbt_docs.docs_path(env['AIRFLOW__API__BASE_URL'])} (Browse menu)",
                 f"  data quality: {quality_report.report_path(env['AIRFLOW__API__BASE_URL'])} (Browse menu;"
-                " `lakehouse report` brings it up to date)",
+                f" redrawn within {REDRAW_SECONDS} s of a run's end)",
                 f"  task logs: {airflow_home.task_log_dir()}",
                 *(f"  IMPORT ERROR in {filename}:\n{stacktrace}" for filename, stacktrace in errors.items()),
                 "Ctrl-C stops it.",
             ]
             print("\n".join(lines), flush=True)
+            # Here rather than in each run's audit_end: a drawing would cost every run most of a
+            # second, and a task process cannot read the task durations from Airflow's database.
+            drawn = quality_report.records_digest(settings)
             while True:
-                time.sleep(3600)
+                time.sleep(REDRAW_SECONDS)
+                drawn = quality_report.redraw_if_changed(settings, drawn)
     except KeyboardInterrupt:
         print("Airflow stopped", flush=True)
     return 1 if errors else 0

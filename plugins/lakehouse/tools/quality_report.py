@@ -11,8 +11,11 @@ serve it in the Airflow UI beside the dbt docs (lakehouse.tools.dbt_docs).
 from __future__ import annotations
 
 import base64
+import hashlib
 import html
 import io
+import json
+import logging
 import os
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -24,6 +27,8 @@ from lakehouse.audit import LocalAuditStore, latest_per_interval
 from lakehouse.config import Settings
 from lakehouse.dag import pipelines
 from lakehouse.dag.pipelines import Pipeline
+
+log = logging.getLogger(__name__)
 
 REPORT_FILE = "quality-report.html"
 # Cosmos's docs plugin serves any single HTML file as a "project": the report is one, beside the
@@ -262,6 +267,28 @@ def render(health: list[PipelineHealth], generated_at: str) -> str:
 
 def report_file(settings: Settings) -> Path:
     return settings.reports_dir / REPORT_FILE
+
+
+def records_digest(settings: Settings) -> str:
+    """What the report's runs are drawn from, as a digest: a run's audit_end, which follows its
+    dbt tests, changes it, and so does an alert added while a run is late."""
+    items = LocalAuditStore(settings.audit_db_path).items() if settings.audit_db_path.exists() else []
+    return hashlib.sha256(json.dumps(items, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def redraw_if_changed(settings: Settings, drawn: str | None) -> str | None:
+    """Draw the report again when the records changed since the digest ``drawn``; return the
+    digest now drawn. A failed drawing is logged, keeps the previous page, and is tried again at
+    the next call."""
+    digest = records_digest(settings)
+    if digest == drawn:
+        return drawn
+    try:
+        log.info("data-quality report redrawn: %s", write(settings))
+    except Exception:  # noqa: BLE001 - a report must not stop what serves Airflow
+        log.exception("the data-quality report could not be redrawn")
+        return drawn
+    return digest
 
 
 def write(settings: Settings, runs: int = DEFAULT_RUNS) -> Path:

@@ -196,20 +196,8 @@ def record_run_end(pipeline_name: str, **context: Any) -> None:
     )
     store.put(item)
     log.info("audit: %s run %s is %s; models %s", pipeline.name, item["run_id"], item["status"], models)
-    _redraw_report(settings)
     if failed:
         raise AirflowFailException(f"run failed; failed tasks: {', '.join(failed)}")
-
-
-def _redraw_report(settings: Settings) -> None:
-    """The data-quality report, with the run just recorded. A report that cannot be drawn costs
-    the run nothing: it is logged, and the run keeps the state its tasks gave it."""
-    from lakehouse.tools import quality_report
-
-    try:
-        log.info("data-quality report: %s", quality_report.write(settings))
-    except Exception:  # noqa: BLE001 - the run's data and record are already written
-        log.exception("the data-quality report could not be redrawn; `lakehouse report` draws it again")
 
 
 def _maintain(mart: str, operation: str) -> str:

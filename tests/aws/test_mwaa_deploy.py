@@ -29,7 +29,7 @@ from botocore.stub import Stubber
 
 from lakehouse import paths
 from lakehouse.config import get_settings
-from lakehouse.tools import mwaa_deploy
+from lakehouse.tools import dbt_docs, mwaa_deploy
 from lakehouse.tools.mwaa_deploy import (
     DBT_REQUIREMENTS,
     MANIFEST_KEY,
@@ -227,6 +227,45 @@ def test_deploy_syncs_the_bucket_and_updates_the_environment(first_deploy):
         f"update MWAA environment {ENVIRONMENT}: "
         "PluginsS3ObjectVersion, RequirementsS3ObjectVersion, StartupScriptS3ObjectVersion"
     )
+
+
+def test_the_ui_serves_the_deployed_dbt_docs_from_the_bucket_through_cosmos(first_deploy, moto_endpoint, monkeypatch):
+    """The aws target's docs site goes to the prefix that Terraform's [cosmos] dbt_docs_projects
+    names, and Cosmos's plugin, configured as MWAA is, reads it from the bucket through aws_default."""
+    from cosmos.plugin.airflow3 import create_cosmos_fastapi_app
+    from fastapi.testclient import TestClient
+
+    s3, bucket, objects = first_deploy.s3, first_deploy.bucket, first_deploy.objects
+    site = {key: body for key, body in objects.items() if key.startswith(mwaa_deploy.DOCS_PREFIX)}
+    assert set(site) == {mwaa_deploy.DOCS_PREFIX + name for name in dbt_docs.SITE_FILES}
+    manifest = json.loads(site[mwaa_deploy.DOCS_PREFIX + "manifest.json"])
+    assert manifest["metadata"]["adapter_type"] == "athena"
+    assert manifest["nodes"]["model.lakehouse.fct_events"]["description"]
+
+    # Terraform's option and the deploy name the same place.
+    uri = named_blocks(TERRAFORM, "module")["orchestration"]["dbt_docs_s3_uri"]
+    assert uri == "s3://${module.storage.mwaa_bucket_name}/" + mwaa_deploy.DOCS_PREFIX.rstrip("/")
+    env = typed_blocks(MODULES / "orchestration", "resource", "aws_mwaa_environment")["this"]
+    (options,) = env["airflow_configuration_options"] if isinstance(env["airflow_configuration_options"], list) else [
+        env["airflow_configuration_options"]
+    ]
+    option = options["cosmos.dbt_docs_projects"]
+    for part in (f"{dbt_docs.PROJECT_SLUG} = {{", "dir = var.dbt_docs_s3_uri", 'conn_id = "aws_default"',
+                 'index = "index.html"', f'name = "{dbt_docs.MENU_NAME}"'):  # fmt: skip
+        assert part in option, option
+
+    monkeypatch.setenv("AIRFLOW__COSMOS__DBT_DOCS_PROJECTS", json.dumps({dbt_docs.PROJECT_SLUG: {
+        "dir": uri.replace("${module.storage.mwaa_bucket_name}", bucket), "conn_id": "aws_default",
+        "index": "index.html", "name": dbt_docs.MENU_NAME,
+    }}))  # fmt: skip
+    monkeypatch.setenv("AIRFLOW_CONN_AWS_DEFAULT", json.dumps(
+        {"conn_type": "aws", "extra": {"endpoint_url": moto_endpoint, "region_name": "us-east-1"}}))
+    client = TestClient(create_cosmos_fastapi_app())
+    index = client.get(f"/{dbt_docs.PROJECT_SLUG}/dbt_docs_index.html")
+    assert index.status_code == 200, index.text
+    assert index.text.startswith(site[mwaa_deploy.DOCS_PREFIX + "index.html"].decode()[:200])
+    served = client.get(f"/{dbt_docs.PROJECT_SLUG}/manifest.json")
+    assert served.status_code == 200 and served.json()["nodes"].keys() == manifest["nodes"].keys()
 
 
 def source_startup(startup, home, tmp, **env) -> dict:
@@ -459,7 +498,7 @@ def test_mwaa_requirements_add_cosmos_and_the_amazon_provider_to_airflow_and_not
     # No Airflow (MWAA holds it to the environment's release), no dbt, DuckDB or Iceberg writer:
     # dbt runs from startup.sh's venv, and the local target never runs on MWAA.
     assert set(lines) == {"astronomer-cosmos", "apache-airflow-providers-amazon"}
-    assert lines["apache-airflow-providers-amazon"].startswith("apache-airflow-providers-amazon[aiobotocore]==")
+    assert lines["apache-airflow-providers-amazon"].startswith("apache-airflow-providers-amazon[aiobotocore,s3fs]==")
     # The Cosmos the local and Astro sides run, where every test of the dbt task groups ran.
     local_side = _requirement_lines((ROOT / "requirements.txt").read_text())
     assert lines["astronomer-cosmos"] == local_side["astronomer-cosmos"]

@@ -34,26 +34,39 @@ def docs_path(api_base_url: str) -> str:
     return f"{api_base_url.rstrip('/')}/cosmos/{PROJECT_SLUG}/dbt_docs_index.html"
 
 
-def generate(settings: Settings) -> Path:
-    """Write the docs site into settings.dbt_docs_dir and return that directory."""
+def generate(settings: Settings, into: Path | None = None, *, catalog: bool = True) -> Path:
+    """Write the docs site into ``into`` (settings.dbt_docs_dir) and return that directory.
+
+    Without ``catalog``, dbt neither compiles the models nor asks the warehouse for its tables:
+    the site describes the project as parsed, with the columns its YAML documents, and needs no
+    connection. That is how the MWAA deploy builds the aws target's site on a laptop."""
     # Imported here: airflow_home reads cosmos_project before Airflow may be imported.
     from lakehouse.platform import get_platform
 
+    into = into or settings.dbt_docs_dir
     platform = get_platform(settings)
-    command = [
-        platform.dbt_executable(), "docs", "generate",
+    common = [
         "--project-dir", str(settings.dbt_project_dir),
         "--profiles-dir", str(settings.dbt_project_dir),
         "--target", settings.target,
-        "--target-path", str(settings.dbt_docs_dir),
+        "--target-path", str(into),
         "--quiet",
     ]  # fmt: skip
-    completed = subprocess.run(command, env={**os.environ, **platform.dbt_env()}, capture_output=True, text=True)
-    missing = [name for name in SITE_FILES if not (settings.dbt_docs_dir / name).is_file()]
+    # Without compiling, `docs generate` writes no manifest.json: `dbt parse` writes it.
+    commands = [["docs", "generate", *common]] if catalog else [
+        ["docs", "generate", *common, "--no-compile", "--empty-catalog"], ["parse", *common],
+    ]  # fmt: skip
+    for command in commands:
+        completed = subprocess.run(
+            [platform.dbt_executable(), *command], env={**os.environ, **platform.dbt_env()}, capture_output=True, text=True
+        )
+        if completed.returncode != 0:
+            break
+    missing = [name for name in SITE_FILES if not (into / name).is_file()]
     if completed.returncode != 0 or missing:
         raise DbtDocsError(
             f"dbt docs generate failed (exit {completed.returncode}"
             + (f"; missing {', '.join(missing)}" if missing else "")
             + f"):\n{completed.stdout}\n{completed.stderr}"
         )
-    return settings.dbt_docs_dir
+    return into

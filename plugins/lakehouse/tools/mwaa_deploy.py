@@ -4,8 +4,8 @@ MWAA reads four things from its source bucket. It syncs the dags/ prefix to ever
 within a minute or so. It loads plugins.zip, requirements.txt and startup.sh only when the
 environment is updated to new object versions, which restarts Airflow (20 to 30 minutes). The
 deploy puts the dbt project and the Terraform outputs under dags/include/, where lakehouse.paths
-finds them on MWAA. It uploads only objects whose content changed and deletes what no longer exists
-under dags/. It updates the environment only when the environment is not already on the bucket's
+finds them on MWAA, and the dbt docs site under dbt-docs/, where Cosmos's plugin reads it for the
+UI. It uploads only objects whose content changed and deletes what no longer exists under dags/. It updates the environment only when the environment is not already on the bucket's
 latest version of one of those three objects, so a deploy whose update failed is completed by the
 next one.
 
@@ -19,6 +19,7 @@ import hashlib
 import io
 import json
 import re
+import tempfile
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -32,6 +33,7 @@ from packaging.utils import canonicalize_name
 
 from lakehouse import paths
 from lakehouse.config import Settings, aws_output, aws_outputs_path
+from lakehouse.tools import dbt_docs
 from lakehouse.tools.manifest import fingerprint, graph_manifest
 
 # The keys that the orchestration module's aws_mwaa_environment points MWAA at (a test keeps them
@@ -52,6 +54,14 @@ VERSION_PARAMETERS = {
 DBT_PREFIX = f"{DAGS_PREFIX}include/dbt/"
 MANIFEST_KEY = f"{DBT_PREFIX}manifest.json"
 OUTPUTS_KEY = f"{DAGS_PREFIX}include/aws/terraform-outputs.json"
+
+# The dbt docs site, which Cosmos's plugin serves in MWAA's UI from this prefix ([cosmos]
+# dbt_docs_projects, set by terraform/modules/orchestration): outside dags/, which MWAA copies to
+# every Airflow component.
+DOCS_PREFIX = "dbt-docs/"
+# Each `dbt docs generate` stamps new times and ids into its JSON files; they are left out when
+# deciding whether the deployed site changed.
+DOCS_STAMPS = frozenset({"generated_at", "invocation_id", "invocation_started_at", "run_started_at", "created_at"})
 
 # What MWAA installs beside its Airflow, uploaded as REQUIREMENTS_KEY unchanged, and the dbt venv's
 # pins that startup.sh installs.
@@ -160,6 +170,21 @@ def aws_manifest(settings: Settings) -> bytes:
     return graph_manifest(replace(settings, target="aws"))
 
 
+def docs_site(settings: Settings) -> dict[str, bytes]:
+    """The aws target's dbt docs, built here without AWS (no compile, an empty catalog)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        site = dbt_docs.generate(replace(settings, target="aws"), Path(tmp), catalog=False)
+        return {DOCS_PREFIX + name: (site / name).read_bytes() for name in dbt_docs.SITE_FILES}
+
+
+def _without_stamps(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {key: _without_stamps(item) for key, item in value.items() if key not in DOCS_STAMPS}
+    if isinstance(value, list):
+        return [_without_stamps(item) for item in value]
+    return value
+
+
 def build(settings: Settings) -> dict[str, bytes]:
     """Every object the deploy keeps in the bucket, by key."""
     root = paths.project_root()
@@ -174,6 +199,7 @@ def build(settings: Settings) -> dict[str, bytes]:
     objects[REQUIREMENTS_KEY] = (root / MWAA_REQUIREMENTS).read_bytes()
     template = (root / "include" / "mwaa" / "startup.sh").read_text()
     objects[STARTUP_KEY] = startup_script(template, (root / DBT_REQUIREMENTS).read_text()).encode()
+    objects |= docs_site(settings)
     return objects
 
 
@@ -253,6 +279,9 @@ def _unchanged(target: Target, key: str, body: bytes, head: dict[str, Any]) -> b
     if key == MANIFEST_KEY:
         deployed = target.s3.get_object(Bucket=target.bucket, Key=key)["Body"].read()
         return fingerprint(json.loads(deployed)) == fingerprint(json.loads(body))
+    if key.startswith(DOCS_PREFIX) and key.endswith(".json"):
+        deployed = target.s3.get_object(Bucket=target.bucket, Key=key)["Body"].read()
+        return _without_stamps(json.loads(deployed)) == _without_stamps(json.loads(body))
     return False
 
 

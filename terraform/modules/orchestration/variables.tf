@@ -27,6 +27,11 @@ variable "max_workers" {
   default     = 2
 }
 
+variable "dbt_docs_s3_uri" {
+  description = "S3 URI of the dbt docs site the deploy uploads (lakehouse.tools.mwaa_deploy), served under Browse."
+  type        = string
+}
+
 variable "mwaa_bucket_arn" {
   description = "ARN of the source bucket holding dags/, plugins.zip, requirements.txt and startup.sh (versioned, public access blocked)."
   type        = string

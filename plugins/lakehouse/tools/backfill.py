@@ -66,6 +66,10 @@ def service_environment(port: int) -> dict[str, str]:
         # is unpaused for the backfill (the scheduler only starts runs of unpaused DAGs).
         "AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE": "False",
         "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "5",
+        # A backfill's runs are made from the DAG as the DAG processor parses it now
+        # (wait_for_parse). By default a parse within 30 s of the last serialization (a
+        # `lakehouse run` just before) writes nothing, and the runs would get that older version.
+        "AIRFLOW__CORE__MIN_SERIALIZED_DAG_UPDATE_INTERVAL": "0",
     }
 
 

@@ -75,7 +75,9 @@ def serve() -> int:
         airflow_home.initialise()
         airflow_settings.apply(airflow_settings.load())
         dbt_docs.generate(settings)
-        quality_report.write(settings)
+        # Here rather than in each run's audit_end: a drawing would cost every run most of a
+        # second, and a task process cannot read the task durations from Airflow's database.
+        drawn = quality_report.redraw_if_changed(settings, None)
     from airflow import __version__ as airflow_version
 
     dag_ids = [pipeline.dag_id for pipeline in pipelines.PIPELINES]
@@ -100,9 +102,6 @@ def serve() -> int:
                 "Ctrl-C stops it.",
             ]
             print("\n".join(lines), flush=True)
-            # Here rather than in each run's audit_end: a drawing would cost every run most of a
-            # second, and a task process cannot read the task durations from Airflow's database.
-            drawn = quality_report.records_digest(settings)
             while True:
                 time.sleep(REDRAW_SECONDS)
                 drawn = quality_report.redraw_if_changed(settings, drawn)

@@ -114,10 +114,8 @@ def collect(settings: Settings, runs: int = DEFAULT_RUNS) -> list[PipelineHealth
 
 
 def _figure(width: float, height: float):
-    """A figure drawn off screen, without pyplot: its import and global state would cost every
-    run's audit_end more than the drawing does."""
-    import logging
-
+    """A figure drawn off screen, without pyplot: pyplot's registry would keep every figure that
+    `make airflow`'s long-running redraws make, and its import costs more than the drawing."""
     from matplotlib.figure import Figure
 
     # Airflow's logging setup would otherwise print matplotlib's notes on every date-like label.

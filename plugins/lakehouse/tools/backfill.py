@@ -10,11 +10,12 @@ from __future__ import annotations
 import logging
 import os
 import secrets
+import signal
 import socket
 import subprocess
 import sys
 import time
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack, contextmanager, suppress
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from pathlib import Path
@@ -88,9 +89,12 @@ def airflow_services(
         processes: list[subprocess.Popen] = []
 
         def start(*command: str) -> None:
+            # A session of its own, so that _stop finds every process the service started: the
+            # scheduler's LocalExecutor workers have outlived a scheduler that exited on SIGTERM.
             process = subprocess.Popen(
-                [sys.executable, "-m", "airflow", *command], env=env, stdout=log_file, stderr=subprocess.STDOUT
-            )
+                [sys.executable, "-m", "airflow", *command],
+                env=env, stdout=log_file, stderr=subprocess.STDOUT, start_new_session=True,
+            )  # fmt: skip
             processes.append(process)
             stack.callback(_stop, process)
 
@@ -122,14 +126,38 @@ def _wait_for_heartbeat(job_type: str, since: datetime, processes: list[subproce
     raise BackfillError(f"no {job_type} heartbeat within {timeout:.0f} s")
 
 
-def _stop(process: subprocess.Popen) -> None:
+def _stop(process: subprocess.Popen, timeout: float = 30) -> None:
+    """Stop a service as Ctrl-C would, then whatever it left running in its session."""
     if process.poll() is None:
         process.terminate()
         try:
-            process.wait(timeout=30)
+            process.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+    left = _session_members(process.pid)
+    for signum in (signal.SIGTERM, signal.SIGKILL):
+        for member in left:
+            with suppress(ProcessLookupError):
+                os.kill(member, signum)
+        deadline = time.monotonic() + 10
+        while left and time.monotonic() < deadline:
+            time.sleep(0.2)
+            left = _session_members(process.pid)
+        if not left:
+            return
+
+
+def _session_members(session_id: int) -> list[int]:
+    """The live processes of a session; an orphan's zombie, waiting for init to reap it, is not one."""
+    import psutil
+
+    members = []
+    for member in psutil.process_iter():
+        with suppress(psutil.Error, OSError):
+            if os.getsid(member.pid) == session_id and member.status() != psutil.STATUS_ZOMBIE:
+                members.append(member.pid)
+    return members
 
 
 def _wait_for_api(port: int, processes: list[subprocess.Popen], timeout: float = 180) -> None:

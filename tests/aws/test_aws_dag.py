@@ -167,9 +167,49 @@ def test_a_run_crawls_and_leaves_one_succeeded_audit_item(aws_lake):
     assert alerts(aws_lake) == []
     # What these tasks call is exactly what the MWAA execution role grants for them.
     assert calls == {
-        "s3:ListBucket", "glue:GetCrawler", "glue:StartCrawler", "states:StartExecution", "states:DescribeExecution"
+        "s3:ListBucket", "glue:GetCrawler", "glue:GetTables", "glue:StartCrawler",
+        "states:StartExecution", "states:DescribeExecution",
     }
     assert calls <= granted_actions()
+    assert json.loads(item["schema_drift"]["S"]) == []
+
+
+def _glue_table(name: str, columns: dict[str, str]) -> dict:
+    return {
+        "Name": name,
+        "StorageDescriptor": {"Columns": [{"Name": column, "Type": kind} for column, kind in columns.items()]},
+        "PartitionKeys": [{"Name": "dt", "Type": "string"}],
+    }
+
+
+def test_the_columns_the_crawl_changed_are_the_items_schema_drift(aws_lake):
+    from airflow.providers.amazon.aws.hooks.glue_crawler import GlueCrawlerHook
+
+    glue = aws_lake["glue"]
+    glue.create_table(DatabaseName="raw", TableInput=_glue_table("events", {"event_id": "string", "page": "string", "amount": "bigint"}))
+    glue.create_table(DatabaseName="raw", TableInput=_glue_table("users", {"user_id": "string"}))
+    start_crawler = GlueCrawlerHook.start_crawler
+
+    def crawl_that_finds_new_columns(hook, crawler_name):
+        # moto's crawler registers nothing; this is what AWS's does on finding the changed files.
+        glue.update_table(DatabaseName="raw", TableInput=_glue_table(
+            "events", {"event_id": "string", "amount": "double", "referrer": "string"}))
+        return start_crawler(hook, crawler_name)
+
+    try:
+        with mock.patch.object(GlueCrawlerHook, "start_crawler", crawl_that_finds_new_columns):
+            run = aws_dag().test(logical_date=LOGICAL)
+    finally:
+        glue.batch_delete_table(DatabaseName="raw", TablesToDelete=["events", "users"])
+
+    assert run.state == "success"
+    (item,) = items(aws_lake)
+    # The same entries as the local crawler's (lakehouse.schema_drift); users did not change.
+    assert json.loads(item["schema_drift"]["S"]) == [
+        {"table": "events", "column": "referrer", "change": "added", "old_type": None, "new_type": "string"},
+        {"table": "events", "column": "page", "change": "removed", "old_type": "string", "new_type": None},
+        {"table": "events", "column": "amount", "change": "type_changed", "old_type": "bigint", "new_type": "double"},
+    ]
 
 
 def test_a_failed_crawl_fails_the_run_records_it_and_alerts_once(aws_lake):

@@ -11,12 +11,12 @@ import duckdb
 import pytest
 
 from lakehouse.platform.local.crawler import (
-    ColumnChange,
     CrawlerError,
     CrawlResult,
     crawl,
     main_summary,
 )
+from lakehouse.schema_drift import ColumnChange
 
 EVENT_1 = {
     "event_id": "evt-001",

@@ -20,7 +20,8 @@ from lakehouse import alerts, audit, conservation
 from lakehouse.alerts import failed_task_ids
 from lakehouse.anomalies import VOLUME_ANOMALY, WINDOW, volume_anomalies
 from lakehouse.config import get_settings
-from lakehouse.platform.steps import CONSERVATION_TASK
+from lakehouse.dag.pipelines import pipeline_named
+from lakehouse.platform.steps import CONSERVATION_TASK, crawl_task_id
 
 START, END = "start", "end"
 # The pipeline-runs table's index by status and start time (terraform/modules/metadata).
@@ -102,6 +103,7 @@ class AuditExecutionOperator(StepFunctionStartExecutionOperator):
         if self.phase == START:
             return item
         figures = context["ti"].xcom_pull(task_ids=CONSERVATION_TASK, key=conservation.FIGURES_KEY) or {}
+        crawled = context["ti"].xcom_pull(task_ids=crawl_task_id(pipeline_named(self.pipeline)))
         failed = failed_task_ids(context)
         models = conservation.model_counts(self.accounts, figures)
         # A failed run's counts are partial: it alerts as a failure, not as an anomaly.
@@ -113,7 +115,7 @@ class AuditExecutionOperator(StepFunctionStartExecutionOperator):
             failed_tasks=failed,
             models=models,
             quarantine_reasons=conservation.quarantine_reasons(self.accounts, figures),
-            schema_drift=[],
+            schema_drift=crawled.get("drift", []) if isinstance(crawled, dict) else [],
             warnings=outliers,
             conservation=figures,
         )

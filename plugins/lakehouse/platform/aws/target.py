@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import timedelta
 from functools import cached_property
 from typing import Any
@@ -30,9 +31,44 @@ from lakehouse.platform.steps import (
 )
 from lakehouse.platform.aws.audit import END, START, AuditExecutionOperator, stale_runs
 from lakehouse.platform.landing import interval_days, partitions_missing, raw_file_versions
+from lakehouse.schema_drift import table_changes
+
+COLUMNS_BEFORE_CRAWL_KEY = "columns_before_crawl"
 
 
-class LandedRawCrawlerRunOperator(GlueCrawlerRunOperator):
+class DriftReportingCrawlerRunOperator(GlueCrawlerRunOperator):
+    """Runs the crawler and returns what the local crawl task returns for the audit record: the
+    column changes it made to the tables of its database (lakehouse.schema_drift), read from
+    the Glue catalog before it starts and after it ends."""
+
+    def _columns(self) -> dict[str, dict[str, str]]:
+        database = self.hook.get_crawler(self.crawler_name)["DatabaseName"]
+        pages = self.hook.glue_client.get_paginator("get_tables").paginate(DatabaseName=database)
+        return {
+            table["Name"]: {column["Name"]: column["Type"] for column in table.get("StorageDescriptor", {}).get("Columns", [])}
+            for page in pages
+            for table in page["TableList"]
+        }
+
+    def execute(self, context):
+        # In XCom rather than on the operator: a deferred task resumes in a new operator object.
+        context["ti"].xcom_push(key=COLUMNS_BEFORE_CRAWL_KEY, value=self._columns())
+        super().execute(context)
+        return self._crawled(context)
+
+    def execute_complete(self, context, event=None):
+        super().execute_complete(context, event)
+        return self._crawled(context)
+
+    def _crawled(self, context) -> dict[str, Any]:
+        before = context["ti"].xcom_pull(task_ids=self.task_id, key=COLUMNS_BEFORE_CRAWL_KEY) or {}
+        drift = table_changes(before, self._columns())
+        for change in drift:
+            self.log.warning("schema drift: %s", change.describe())
+        return {"crawler": self.crawler_name, "drift": [asdict(change) for change in drift]}
+
+
+class LandedRawCrawlerRunOperator(DriftReportingCrawlerRunOperator):
     """Starts the crawler only once each required raw table has landed a partition for every day
     of the run's interval. A partition is there when anything is under its prefix: an empty
     file, or the empty object a console "folder" is, counts as a day with no records."""
@@ -168,7 +204,7 @@ class AwsPlatform:
         if pipeline.crawl_zone != RAW_ZONE:
             # The cleaned zone is what the run's Glue job just wrote; that job fails on a month with
             # no raw files, so there is nothing left to look for before crawling.
-            return GlueCrawlerRunOperator(
+            return DriftReportingCrawlerRunOperator(
                 task_id=crawl_task_id(pipeline),
                 crawler_name=self.aws.cleaned_crawler_name,
                 region_name=self.aws.region,

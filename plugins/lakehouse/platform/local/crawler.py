@@ -44,6 +44,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from lakehouse.platform.local.raw_lines import GZIP_SUFFIX, RawFileError, is_gzip, read_lines
+from lakehouse.schema_drift import ColumnChange, column_changes
 
 log = logging.getLogger(__name__)
 
@@ -67,23 +68,6 @@ _STAGED_SUFFIX = ".staged"
 
 class CrawlerError(Exception):
     """The raw zone cannot be crawled as is; the message names the offending file."""
-
-
-@dataclass
-class ColumnChange:
-    table: str
-    column: str
-    change: str  # "added" | "removed" | "type_changed"
-    old_type: str | None
-    new_type: str | None
-
-    def describe(self) -> str:
-        name = f"{self.table}.{self.column}"
-        if self.change == "added":
-            return f"{name}: new column ({self.new_type})"
-        if self.change == "removed":
-            return f"{name}: column removed (was {self.old_type})"
-        return f"{name}: type changed from {self.old_type} to {self.new_type}"
 
 
 @dataclass
@@ -194,7 +178,7 @@ def crawl(
     for scan in scans.values():
         previous = catalog.get(scan.table.name)
         if previous is not None:
-            drift += _diff_columns(scan.table.name, previous.get("columns", {}), scan.table.columns)
+            drift += column_changes(scan.table.name, previous.get("columns", {}), scan.table.columns)
 
     for path in staged:
         path.rename(path.with_suffix(""))
@@ -468,17 +452,6 @@ def _merge_schema(columns: dict[str, str | None], line: str) -> None:
     if isinstance(record, dict):
         for column, value in record.items():
             columns[column] = _widen(columns.get(column), _json_type(value))
-
-
-def _diff_columns(table: str, old: dict[str, str], new: dict[str, str]) -> list[ColumnChange]:
-    changes = [ColumnChange(table, column, "added", None, kind) for column, kind in new.items() if column not in old]
-    changes += [ColumnChange(table, column, "removed", kind, None) for column, kind in old.items() if column not in new]
-    changes += [
-        ColumnChange(table, column, "type_changed", old[column], kind)
-        for column, kind in new.items()
-        if column in old and old[column] != kind
-    ]
-    return changes
 
 
 def _load_catalog(path: Path) -> dict[str, dict[str, Any]]:

@@ -169,6 +169,7 @@ module "orchestration" {
   max_workers                      = var.mwaa_max_workers
   mwaa_bucket_arn                  = module.storage.mwaa_bucket_arn
   dbt_docs_s3_uri                  = "s3://${module.storage.mwaa_bucket_name}/dbt-docs"
+  quality_report_s3_uri            = "s3://${module.storage.mwaa_bucket_name}/quality-report"
   plugins_s3_object_version        = var.mwaa_plugins_s3_object_version
   requirements_s3_object_version   = var.mwaa_requirements_s3_object_version
   startup_script_s3_object_version = var.mwaa_startup_script_s3_object_version

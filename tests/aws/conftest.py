@@ -61,6 +61,22 @@ def moto_api(endpoint: str, path: str, payload: dict) -> None:
     urllib.request.urlopen(request).read()
 
 
+def athena_results(moto_endpoint: str, *results: list[tuple]) -> None:
+    """Queue the rows of the next Athena queries, in the order the check runs them, each with the
+    header row Athena puts first; and the workgroup and results bucket Terraform creates."""
+    athena = boto3.client("athena", endpoint_url=moto_endpoint)
+    if "lakehouse-test" not in [group["Name"] for group in athena.list_work_groups()["WorkGroups"]]:
+        athena.create_work_group(Name="lakehouse-test")
+    boto3.client("s3", endpoint_url=moto_endpoint).create_bucket(Bucket="lakehouse-test-athena-results")
+
+    def rows(values):
+        return [{"Data": [{} if value is None else {"VarCharValue": str(value)} for value in row]} for row in values]
+
+    moto_api(moto_endpoint, "static/athena/query-results", {
+        "results": [{"rows": rows([header, *body]), "column_info": []} for header, *body in results]
+    })  # fmt: skip
+
+
 @pytest.fixture
 def render_asl():
     return terraform_hcl.render_asl

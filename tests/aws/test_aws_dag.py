@@ -24,7 +24,7 @@ from lakehouse.dag.pipelines import EVENTS, NYC_TAXI
 from lakehouse.platform.aws.audit import stale_runs
 from lakehouse.platform.aws.target import AwsPlatform
 
-from conftest import moto_api  # noqa: E402  (tests/aws/conftest.py)
+from conftest import athena_results, moto_api  # noqa: E402  (tests/aws/conftest.py)
 from terraform_hcl import policy_actions
 
 LOGICAL = datetime(2026, 2, 24, 6, tzinfo=timezone.utc)
@@ -380,22 +380,6 @@ def test_the_taxi_glue_job_runs_for_the_month_of_the_data_interval(aws_lake, mot
     assert {"glue:GetJob", "glue:StartJobRun", "glue:GetJobRun"} <= calls <= granted_actions()
     (item,) = [i for i in items(aws_lake) if i["pipeline"] == {"S": "nyc_taxi"}]
     assert item["status"] == {"S": "SUCCEEDED"} and item["data_interval_start"]["S"].startswith("2024-01-01")
-
-
-def athena_results(moto_endpoint: str, *results: list[tuple]) -> None:
-    """Queue the rows of the next Athena queries, in the order the check runs them, each with the
-    header row Athena puts first; and the workgroup and results bucket Terraform creates."""
-    athena = boto3.client("athena", endpoint_url=moto_endpoint)
-    if "lakehouse-test" not in [group["Name"] for group in athena.list_work_groups()["WorkGroups"]]:
-        athena.create_work_group(Name="lakehouse-test")
-    boto3.client("s3", endpoint_url=moto_endpoint).create_bucket(Bucket="lakehouse-test-athena-results")
-
-    def rows(values):
-        return [{"Data": [{} if value is None else {"VarCharValue": str(value)} for value in row]} for row in values]
-
-    moto_api(moto_endpoint, "static/athena/query-results", {
-        "results": [{"rows": rows([header, *body]), "column_info": []} for header, *body in results]
-    })  # fmt: skip
 
 
 RAW_FILE = f"s3://{LAKE}/{PARTITION}part-0.json"

@@ -20,6 +20,7 @@ import sys
 import uuid
 import zipfile
 from dataclasses import replace
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -266,6 +267,103 @@ def test_the_ui_serves_the_deployed_dbt_docs_from_the_bucket_through_cosmos(firs
     assert index.text.startswith(site[mwaa_deploy.DOCS_PREFIX + "index.html"].decode()[:200])
     served = client.get(f"/{dbt_docs.PROJECT_SLUG}/manifest.json")
     assert served.status_code == 200 and served.json()["nodes"].keys() == manifest["nodes"].keys()
+
+
+def _audit_item(pipeline, day: datetime, status: str, alerts: list[str], fct_events_rows: int) -> dict:
+    """An events run's item as the audit state machine writes it (JSON attributes as text)."""
+    start = day.replace(hour=6, tzinfo=timezone.utc)
+    return {
+        "pipeline": {"S": "events"}, "run_id": {"S": f"scheduled__{start + timedelta(days=1):%Y-%m-%dT%H:%M:%S}+00:00"},
+        "dag_id": {"S": EVENTS.dag_id}, "target": {"S": "aws"}, "status": {"S": status},
+        "data_interval_start": {"S": start.isoformat()}, "data_interval_end": {"S": (start + timedelta(days=1)).isoformat()},
+        "logical_date": {"S": (start + timedelta(days=1)).isoformat()},
+        "started_at": {"S": (start + timedelta(days=1, minutes=5)).isoformat()},
+        "ended_at": {"S": (start + timedelta(days=1, minutes=9)).isoformat()},
+        "alerts": {"S": json.dumps(alerts)}, "failed_tasks": {"S": "[]"}, "schema_drift": {"S": "[]"},
+        "quarantine_reasons": {"S": json.dumps({"events": {"invalid_timestamp": 4}})},
+        "conservation": {"S": json.dumps({"events": {"landed": fct_events_rows + 4, "in_mart": fct_events_rows,
+                                                     "quarantined": 4, "balanced": True}})},
+        "models": {"S": json.dumps({"fct_events": {"rows_in_interval": fct_events_rows, "rows_quarantined": 4,
+                                                   "duplicates_dropped": 0}})},
+    }  # fmt: skip
+
+
+def test_the_deploy_draws_the_quality_report_from_dynamodb_and_athena_and_the_ui_serves_it(
+    first_deploy, audit_machine, moto_endpoint, monkeypatch
+):
+    """The report on MWAA: the runs' items from the pipeline-runs table (those of the report's
+    window only), dbt's test history from Athena, drawn as locally and put where Terraform's
+    [cosmos] dbt_docs_projects points Cosmos's plugin."""
+    from cosmos.plugin.airflow3 import create_cosmos_fastapi_app
+    from fastapi.testclient import TestClient
+
+    from lakehouse.config import AwsSettings
+    from lakehouse.tools import aws_quality_report as aws_report
+    from lakehouse.tools import quality_report
+
+    from conftest import athena_results
+
+    today = datetime.now(timezone.utc).replace(hour=0, minute=0, second=0, microsecond=0)
+    dynamodb, table = audit_machine["dynamodb"], audit_machine["table"]
+    recent = [today - timedelta(days=3), today - timedelta(days=2)]
+    dynamodb.put_item(TableName=table, Item=_audit_item(EVENTS, recent[0], "SUCCEEDED", [], 1000))
+    dynamodb.put_item(TableName=table, Item=_audit_item(EVENTS, recent[1], "SUCCEEDED", ["volume anomaly: fct_events got 100 rows"], 100))
+    # Outside the window of the report's 30 intervals (twice that, for gaps): not read.
+    dynamodb.put_item(TableName=table, Item=_audit_item(EVENTS, today - timedelta(days=200), "FAILED", [], 7))
+    runs = [f"scheduled__{day + timedelta(days=1, hours=6):%Y-%m-%dT%H:%M:%S}+00:00" for day in recent]
+    history = (("airflow_run_id", "test", "status", "failures"), (runs[0], "not_null_fct_events_event_id", "pass", 0),
+               (runs[1], "not_null_fct_events_event_id", "fail", 3))  # fmt: skip
+    aws = AwsSettings(**{**{name: OUTPUTS.get(name, "") for name in AwsSettings.__dataclass_fields__},
+                         "pipeline_runs_table": table, "athena_workgroup": "lakehouse-test",
+                         "athena_results_uri": "s3://lakehouse-test-athena-results/dbt/"})  # fmt: skip
+    athena = boto3.client("athena", endpoint_url=moto_endpoint)
+    target = replace(first_deploy.target, dynamodb=dynamodb, athena=athena)
+
+    athena_results(moto_endpoint, history)
+    health = {h.pipeline.name: h for h in aws_report.collect(dynamodb, athena, aws, datetime.now(timezone.utc))}
+    assert [run["run_id"] for run in health["events"].runs] == runs
+    assert health["events"].tests == {"not_null_fct_events_event_id": {runs[0]: ("pass", 0), runs[1]: ("fail", 3)}}
+    assert health["nyc_taxi"].runs == []
+    (query,) = [athena.get_query_execution(QueryExecutionId=q)["QueryExecution"]
+                for q in athena.list_query_executions(WorkGroup="lakehouse-test")["QueryExecutionIds"]
+                if "dbt_test_results" in athena.get_query_execution(QueryExecutionId=q)["QueryExecution"]["Query"]]
+    assert query["QueryExecutionContext"]["Database"] == aws_report.TEST_HISTORY_DATABASE
+    assert all(f"'{run_id}'" in query["Query"] for run_id in runs)
+
+    said = []
+    mwaa_deploy.publish_report(target, aws, dry_run=True, report=said.append)
+    assert said == [f"would upload s3://{first_deploy.bucket}/{aws_report.REPORT_KEY} (the data-quality report, drawn now)"]
+    with pytest.raises(first_deploy.s3.exceptions.NoSuchKey):
+        first_deploy.s3.get_object(Bucket=first_deploy.bucket, Key=aws_report.REPORT_KEY)
+    athena_results(moto_endpoint, history)
+    mwaa_deploy.publish_report(target, aws, report=said.append)
+    assert said[1:] == [f"upload s3://{first_deploy.bucket}/{aws_report.REPORT_KEY} (the data-quality report, drawn now)"]
+    page = first_deploy.s3.get_object(Bucket=first_deploy.bucket, Key=aws_report.REPORT_KEY)["Body"].read().decode()
+    assert all(f"{day:%Y-%m-%d}" in page for day in recent)
+    assert f"{today - timedelta(days=200):%Y-%m-%d}" not in page
+    assert "volume anomaly: fct_events got 100 rows" in page and page.count("<img") >= 4
+    assert "No runs recorded yet" in page  # nyc_taxi
+
+    # Terraform's option and the report name the same place, and Cosmos serves it from there.
+    uri = named_blocks(TERRAFORM, "module")["orchestration"]["quality_report_s3_uri"]
+    assert uri == "s3://${module.storage.mwaa_bucket_name}/" + aws_report.REPORT_PREFIX.rstrip("/")
+    env = typed_blocks(MODULES / "orchestration", "resource", "aws_mwaa_environment")["this"]
+    options = env["airflow_configuration_options"]
+    (options,) = options if isinstance(options, list) else [options]
+    project = quality_report.cosmos_project(get_settings())[quality_report.PROJECT_SLUG]
+    for part in (f"{quality_report.PROJECT_SLUG} = {{", "dir = var.quality_report_s3_uri", 'conn_id = "aws_default"',
+                 f'index = "{project["index"]}"', f'name = "{project["name"]}"'):  # fmt: skip
+        assert part in options["cosmos.dbt_docs_projects"]
+    monkeypatch.setenv("AIRFLOW__COSMOS__DBT_DOCS_PROJECTS", json.dumps({quality_report.PROJECT_SLUG: {
+        "dir": uri.replace("${module.storage.mwaa_bucket_name}", first_deploy.bucket), "conn_id": "aws_default",
+        "index": project["index"], "name": project["name"],
+    }}))  # fmt: skip
+    monkeypatch.setenv("AIRFLOW_CONN_AWS_DEFAULT", json.dumps(
+        {"conn_type": "aws", "extra": {"endpoint_url": moto_endpoint, "region_name": "us-east-1"}}))
+    served = TestClient(create_cosmos_fastapi_app()).get(f"/{quality_report.PROJECT_SLUG}/dbt_docs_index.html")
+    assert served.status_code == 200, served.text
+    # Cosmos adds its own script to the page's head.
+    assert page.partition("</head>")[2] in served.text
 
 
 def source_startup(startup, home, tmp, **env) -> dict:

@@ -158,13 +158,16 @@ def cmd_stale_partitions(args: argparse.Namespace) -> int:
 
 
 def cmd_deploy_mwaa(args: argparse.Namespace) -> int:
-    from lakehouse.config import get_settings
+    from lakehouse.config import get_aws_settings, get_settings
+    from lakehouse.platform.aws.athena import AthenaQueryError
     from lakehouse.tools import mwaa_deploy
 
     try:
         target = mwaa_deploy.target_from_outputs(args.environment)
-        mwaa_deploy.deploy(target, mwaa_deploy.build(get_settings()), dry_run=args.dry_run)
-    except mwaa_deploy.DeployError as error:
+        if not args.report_only:
+            mwaa_deploy.deploy(target, mwaa_deploy.build(get_settings()), dry_run=args.dry_run)
+        mwaa_deploy.publish_report(target, get_aws_settings(), dry_run=args.dry_run)
+    except (mwaa_deploy.DeployError, AthenaQueryError) as error:
         print(error)
         return 1
     return 0
@@ -347,6 +350,9 @@ def _operations_commands(commands) -> None:
     )
     deploy_mwaa.add_argument("--environment", required=True, help="the Terraform environment (sandbox, ...)")
     deploy_mwaa.add_argument("--dry-run", action="store_true", help="print what would change, change nothing")
+    deploy_mwaa.add_argument(
+        "--report-only", action="store_true", help="only redraw the data-quality report from the runs' records"
+    )
     deploy_mwaa.set_defaults(func=cmd_deploy_mwaa)
 
 

@@ -23,6 +23,7 @@ import tempfile
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from datetime import datetime, timezone
 from fnmatch import fnmatch
 from pathlib import Path
 from typing import Any
@@ -32,7 +33,7 @@ from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
 from lakehouse import paths
-from lakehouse.config import Settings, aws_output, aws_outputs_path
+from lakehouse.config import AwsSettings, Settings, aws_output, aws_outputs_path
 from lakehouse.tools import dbt_docs
 from lakehouse.tools.manifest import fingerprint, graph_manifest
 
@@ -212,6 +213,9 @@ class Target:
     environment: str | None
     s3: Any
     mwaa: Any
+    # What the data-quality report is drawn from (lakehouse.platform.aws.quality_report).
+    dynamodb: Any = None
+    athena: Any = None
 
 
 def target_from_outputs(environment: str) -> Target:
@@ -230,6 +234,8 @@ def target_from_outputs(environment: str) -> Target:
         environment=aws_output("mwaa_environment_name"),
         s3=boto3.client("s3", region_name=region),
         mwaa=boto3.client("mwaa", region_name=region),
+        dynamodb=boto3.client("dynamodb", region_name=region),
+        athena=boto3.client("athena", region_name=region),
     )
 
 
@@ -341,3 +347,15 @@ def deploy(target: Target, objects: dict[str, bytes], *, dry_run: bool = False,
             Name=target.environment, **{VERSION_PARAMETERS[key]: versions[key] for key in planned.updates}
         )
     return planned
+
+
+def publish_report(target: Target, aws: AwsSettings, *, dry_run: bool = False, report: Callable[[str], None] = print) -> None:
+    """Draw the data-quality report from the runs' records as they are now, and put it where MWAA's
+    UI reads it. It is drawn at every deploy, so it is uploaded at every deploy."""
+    from lakehouse.tools import aws_quality_report as quality_report
+
+    if dry_run:
+        report(f"would upload s3://{target.bucket}/{quality_report.REPORT_KEY} (the data-quality report, drawn now)")
+        return
+    page = quality_report.draw(target.dynamodb, target.athena, aws, datetime.now(timezone.utc))
+    report(f"upload {quality_report.publish(target.s3, target.bucket, page)} (the data-quality report, drawn now)")

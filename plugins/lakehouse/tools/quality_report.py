@@ -20,7 +20,7 @@ import os
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable, Iterable
 
 from lakehouse.anomalies import interval_rows, quarantine_share
 from lakehouse.audit import LocalAuditStore, latest_per_interval
@@ -62,14 +62,19 @@ def report_path(api_base_url: str) -> str:
     return f"{api_base_url.rstrip('/')}/cosmos/{PROJECT_SLUG}/dbt_docs_index.html"
 
 
-def test_history(settings: Settings, run_ids: list[str]) -> dict[str, dict[str, tuple[str, int]]]:
-    """The latest result of each test in each of the runs: test -> run id -> (status, failures)."""
+def test_history(results: Iterable[Any]) -> dict[str, dict[str, tuple[str, int]]]:
+    """Test results (run_id, test, status, failures; the latest of each test in each run) as the
+    grid reads them: test -> run id -> (status, failures)."""
+    history: dict[str, dict[str, tuple[str, int]]] = {}
+    for run_id, test, status, failures in results:
+        history.setdefault(test, {})[run_id] = (status, int(failures))
+    return history
+
+
+def local_test_history(settings: Settings, run_ids: list[str]) -> dict[str, dict[str, tuple[str, int]]]:
     from lakehouse.platform.local import test_results
 
-    history: dict[str, dict[str, tuple[str, int]]] = {}
-    for result in test_results.latest(settings, run_ids):
-        history.setdefault(result.test, {})[result.run_id] = (result.status, result.failures)
-    return history
+    return test_history(test_results.latest(settings, run_ids))
 
 
 def task_durations(dag_id: str, run_ids: list[str]) -> dict[str, dict[str, float]]:
@@ -94,23 +99,28 @@ def task_durations(dag_id: str, run_ids: list[str]) -> dict[str, dict[str, float
     return durations
 
 
-def collect(settings: Settings, runs: int = DEFAULT_RUNS) -> list[PipelineHealth]:
-    items = LocalAuditStore(settings.audit_db_path).items() if settings.audit_db_path.exists() else []
+def health(
+    items: list[dict[str, Any]],
+    tests_of: Callable[[list[str]], dict[str, dict[str, tuple[str, int]]]],
+    durations_of: Callable[[str, list[str]], dict[str, dict[str, float]]],
+    runs: int = DEFAULT_RUNS,
+) -> list[PipelineHealth]:
+    """Each pipeline's last ``runs`` intervals (the latest run of each) from the audit items,
+    with their tests' results and task durations from the target's own stores."""
     latest = latest_per_interval(items)
-    health = []
+    found = []
     # Read when called: the declared pipelines, including one added since this module loaded.
     for pipeline in pipelines.PIPELINES:
         recent = [item for item in latest if item["pipeline"] == pipeline.name][-runs:]
         run_ids = [item["run_id"] for item in recent]
-        health.append(
-            PipelineHealth(
-                pipeline=pipeline,
-                runs=recent,
-                tests=test_history(settings, run_ids),
-                task_seconds=task_durations(pipeline.dag_id, run_ids),
-            )
-        )
-    return health
+        found.append(PipelineHealth(pipeline, recent, tests_of(run_ids), durations_of(pipeline.dag_id, run_ids)))
+    return found
+
+
+def collect(settings: Settings, runs: int = DEFAULT_RUNS) -> list[PipelineHealth]:
+    """The local target's: the audit store, dbt's history in DuckDB, this machine's Airflow."""
+    items = LocalAuditStore(settings.audit_db_path).items() if settings.audit_db_path.exists() else []
+    return health(items, lambda run_ids: local_test_history(settings, run_ids), task_durations, runs)
 
 
 def _figure(width: float, height: float):

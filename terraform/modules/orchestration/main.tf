@@ -31,11 +31,12 @@ resource "aws_mwaa_environment" "this" {
   # The web server gets a VPC endpoint only; reach it through the VPC (VPN, bastion, SSO proxy).
   webserver_access_mode = "PRIVATE_ONLY"
 
-  # Cosmos's plugin adds the dbt docs that the deploy uploads to the UI's Browse menu, reading
-  # them from the bucket with the environment's own role (aws_default).
+  # Cosmos's plugin adds the dbt docs and the data-quality report that the deploy uploads to the
+  # UI's Browse menu, reading them from the bucket with the environment's own role (aws_default).
   airflow_configuration_options = {
     "cosmos.dbt_docs_projects" = jsonencode({
-      lakehouse = { dir = var.dbt_docs_s3_uri, conn_id = "aws_default", index = "index.html", name = "dbt docs (lakehouse)" }
+      lakehouse         = { dir = var.dbt_docs_s3_uri, conn_id = "aws_default", index = "index.html", name = "dbt docs (lakehouse)" }
+      lakehouse_quality = { dir = var.quality_report_s3_uri, conn_id = "aws_default", index = "quality-report.html", name = "Data quality (lakehouse)" }
     })
   }
 

@@ -32,6 +32,11 @@ variable "dbt_docs_s3_uri" {
   type        = string
 }
 
+variable "quality_report_s3_uri" {
+  description = "S3 URI of the folder of the data-quality report the deploy draws (lakehouse.platform.aws.quality_report), served under Browse."
+  type        = string
+}
+
 variable "mwaa_bucket_arn" {
   description = "ARN of the source bucket holding dags/, plugins.zip, requirements.txt and startup.sh (versioned, public access blocked)."
   type        = string

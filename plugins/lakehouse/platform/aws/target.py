@@ -29,6 +29,7 @@ from lakehouse.platform.steps import (
     clean_task_id,
     crawl_task_id,
 )
+from lakehouse.platform.aws.athena import query_rows
 from lakehouse.platform.aws.audit import END, START, AuditExecutionOperator, stale_runs
 from lakehouse.platform.landing import interval_days, partitions_missing, raw_file_versions
 from lakehouse.schema_drift import table_changes
@@ -145,17 +146,10 @@ class AthenaConservationOperator(AwsBaseOperator[AthenaHook]):
         )
 
     def _rows(self, query: str) -> list[tuple[str | None, ...]]:
-        query_id = self.hook.run_query(
-            query, {"Catalog": "AwsDataCatalog", "Database": "raw"}, {"OutputLocation": self.output_location},
-            workgroup=self.workgroup,
+        return query_rows(
+            self.hook.conn, query, database="raw", workgroup=self.workgroup,
+            output_location=self.output_location, poll_seconds=self.sleep_time,
         )  # fmt: skip
-        state = self.hook.poll_query_status(query_id, sleep_time=self.sleep_time)
-        if state != "SUCCEEDED":
-            reason = self.hook.get_state_change_reason(query_id)
-            raise RuntimeError(f"Athena query {query_id} ended {state}: {reason}")
-        rows = self.hook.get_query_results_paginator(query_id).build_full_result()["ResultSet"]["Rows"]
-        # The first row holds the column names.
-        return [tuple(cell.get("VarCharValue") for cell in row["Data"]) for row in rows[1:]]
 
 
 class AwsPlatform:

@@ -77,10 +77,18 @@ def test_requirements_resolve_to_their_pins_for_the_image_python(resolved, requi
 
 def test_the_key_pins_are_airflow_cosmos_and_dbt_at_their_versions(resolved):
     airflow_side = _pins((ROOT / "requirements.txt").read_text())
+    dbt_side = _pins((ROOT / "requirements-dbt.txt").read_text())
     for platform in PLATFORMS:
-        for name in ("apache-airflow", "astronomer-cosmos", "dbt-core"):
+        for name in ("apache-airflow", "astronomer-cosmos"):
             assert resolved["requirements.txt", platform][name] == airflow_side[name]
-        assert resolved["requirements-dbt.txt", platform]["dbt-core"] == airflow_side["dbt-core"]
+        for name in ("dbt-core", "dbt-duckdb", "dbt-athena-community"):
+            assert resolved["requirements-dbt.txt", platform][name] == dbt_side[name]
+
+
+def test_the_airflow_side_installs_no_dbt(resolved):
+    """dbt runs from the dbt venv only; Cosmos starts it as a subprocess (InvocationMode.SUBPROCESS)."""
+    for platform in PLATFORMS:
+        assert sorted(name for name in resolved["requirements.txt", platform] if name.startswith("dbt-")) == []
 
 
 def test_the_dbt_venv_holds_no_airflow(resolved):

@@ -88,9 +88,30 @@ def test_the_dbt_executable_is_the_local_targets_script_inside_the_venv_the_imag
 def test_the_dbt_venv_pins_what_the_airflow_side_pins_alike():
     dbt_side, airflow_side = _pins(ROOT / "requirements-dbt.txt"), _pins(ROOT / "requirements.txt")
     assert {"dbt-core", "dbt-duckdb", "dbt-athena-community", "pyiceberg"} <= set(dbt_side)
+    # The files both sides write (DuckDB, Iceberg, Parquet) come from the same libraries.
+    assert {"duckdb", "pyiceberg", "pyarrow"} <= set(airflow_side)
     differing = {name: (version, airflow_side[name]) for name, version in dbt_side.items()
                  if name in airflow_side and airflow_side[name] != version}  # fmt: skip
     assert differing == {}
+
+
+def test_the_local_venv_installs_both_sides_and_the_makefile_reinstalls_when_either_changes():
+    dev = (ROOT / "requirements-dev.txt").read_text().splitlines()
+    assert {"-r requirements.txt", "-r requirements-dbt.txt"} <= set(dev)
+    (stamp_rule,) = [line for line in (ROOT / "Makefile").read_text().splitlines() if line.startswith("$(STAMP):")]
+    assert {"requirements.txt", "requirements-dbt.txt", "requirements-dev.txt", "pyproject.toml"} <= set(stamp_rule.split())
+
+
+def test_the_project_declares_the_pythons_the_image_and_mwaa_run():
+    from packaging.specifiers import SpecifierSet
+
+    from test_image_requirements import image_python
+
+    requires = SpecifierSet(tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["requires-python"])
+    mwaa = re.search(r"/constraints-(3\.\d+)\.txt", (ROOT / "requirements-mwaa.txt").read_text()).group(1)
+    assert {"3.11", image_python(), mwaa} <= {version for version in ("3.11", "3.12", "3.13") if version in requires}
+    # So the image installs the project into its dbt venv without overriding it.
+    assert "--ignore-requires-python" not in (ROOT / "Dockerfile").read_text()
 
 
 def test_the_settings_file_has_the_duckdb_pool_with_one_slot():

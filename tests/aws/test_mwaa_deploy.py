@@ -43,6 +43,7 @@ from lakehouse.tools.mwaa_deploy import (
     Target,
 )
 from lakehouse.dag.pipelines import EVENTS, NYC_TAXI
+from airflow_without_dbt import NO_DBT
 from terraform_hcl import MODULES, TERRAFORM, named_blocks, typed_blocks
 
 ROOT = paths.project_root()
@@ -79,8 +80,9 @@ chmod +x "$3/bin/pip"
 """
 
 # Runs in the MWAA-like tree: only its plugins/ may provide lakehouse (the editable install's path
-# entry is dropped), and the DAG folder is the one Airflow is configured with.
-DAGBAG_PROBE = """
+# entry is dropped), dbt cannot be imported (it lives in startup.sh's venv), and the DAG folder is
+# the one Airflow is configured with.
+DAGBAG_PROBE = NO_DBT + """
 import json, os, sys
 from pathlib import Path
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(sys.argv[1]).resolve()]

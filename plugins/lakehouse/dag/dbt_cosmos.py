@@ -62,6 +62,9 @@ def execution_config(dbt_executable: str) -> ExecutionConfig:
 def render_config(pipeline: Pipeline) -> RenderConfig:
     return RenderConfig(
         load_method=LoadMode.DBT_MANIFEST,
+        # Never used to render (the graph comes from the manifest), but Cosmos's default, dbt's
+        # Python API, refuses to build a DAG where Airflow cannot import dbt, as in the Astro image.
+        invocation_mode=InvocationMode.SUBPROCESS,
         select=[pipeline.dbt_selector],
         test_behavior=TestBehavior.AFTER_EACH,
         node_converters=dbt_watcher.NODE_CONVERTERS,

@@ -13,6 +13,7 @@ unexport PYTHONDONTWRITEBYTECODE
 
 .PHONY: install demo test docs report backfill manifest bench clean deploy-mwaa airflow
 
+# Everything the suite needs; the other targets need the project's venv only (checkov is for tests).
 install: $(STAMP) $(CHECKOV_STAMP)
 
 # The browser test's Chromium comes from Debian's packages (sudo only when not already root).
@@ -34,7 +35,7 @@ $(CHECKOV_STAMP): requirements-checkov.txt
 	$(CHECKOV_VENV)/bin/uv pip install --python $(CHECKOV_VENV)/bin/python -r requirements-checkov.txt
 	touch $(CHECKOV_STAMP)
 
-demo: install
+demo: $(STAMP)
 	$(BIN)/lakehouse demo
 
 # Two workers, each taking whole test files: the Airflow-driven tests spend much of their time
@@ -44,27 +45,27 @@ test: install $(CHROMIUM)
 
 # Airflow with its UI on this machine: both DAGs, the pools and connections of airflow_settings.yaml;
 # prints the URL and the login, runs until Ctrl-C.
-airflow: install
+airflow: $(STAMP)
 	$(BIN)/lakehouse airflow
 
 # make backfill PIPELINE=events FROM=2026-02-23 TO=2026-03-01   (taxi: PIPELINE=nyc_taxi FROM=2026-01 TO=2026-03)
 PIPELINE ?= events
-backfill: install
+backfill: $(STAMP)
 	$(BIN)/lakehouse backfill --pipeline $(PIPELINE) $(FROM) $(TO)
 
 # The dbt docs site that `make airflow` shows under Browse, regenerated after runs changed the tables.
-docs: install
+docs: $(STAMP)
 	$(BIN)/lakehouse docs
 
 # The data-quality report (tests, rows, quarantine, durations over time), also under Browse in `make airflow`.
-report: install
+report: $(STAMP)
 	$(BIN)/lakehouse report
 
-manifest: install
+manifest: $(STAMP)
 	$(BIN)/lakehouse manifest
 
 # make deploy-mwaa ENV=sandbox [DRY_RUN=1], with terraform/ initialised on ENV's state (docs/aws-deploy.md).
-deploy-mwaa: install
+deploy-mwaa: $(STAMP)
 	test -n "$(ENV)" || { echo "give ENV=<environment>, for example ENV=sandbox"; exit 2; }
 	mkdir -p include/aws
 	outputs="$$(terraform -chdir=terraform output -json)" && printf '%s\n' "$$outputs" > include/aws/terraform-outputs.json
@@ -72,7 +73,7 @@ deploy-mwaa: install
 
 # Measurements for docs/benchmarks.md and bench/results.json, each a ratio against a baseline of
 # the same run (never asserted in tests). About 25 minutes on 2 cores.
-bench: install
+bench: $(STAMP)
 	$(BIN)/python bench/dag_parse.py
 	$(BIN)/python bench/dag_run.py
 	$(BIN)/python bench/history.py
@@ -80,4 +81,4 @@ bench: install
 	$(BIN)/python bench/report.py
 
 clean:
-	rm -rf .lakehouse .airflow
+	rm -rf .lakehouse

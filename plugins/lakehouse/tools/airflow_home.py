@@ -23,8 +23,10 @@ SQLITE_CONNECT_ARGS = {"timeout": 60}
 
 
 def configure(home: Path | None = None) -> Path:
+    """Point this process's Airflow at its home: ``home``, AIRFLOW_HOME, or else the lake's own
+    (<LAKEHOUSE_HOME>/airflow), so that another lake never meets this one's runs and DAG versions."""
     root = paths.project_root()
-    home = Path(home or os.environ.get("AIRFLOW_HOME") or root / ".airflow")
+    home = Path(home or os.environ.get("AIRFLOW_HOME") or get_settings().lake_home / "airflow")
     home.mkdir(parents=True, exist_ok=True)
     os.environ["AIRFLOW_HOME"] = str(home)
     os.environ.setdefault("AIRFLOW__CORE__DAGS_FOLDER", str(root / "dags"))

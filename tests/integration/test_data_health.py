@@ -85,9 +85,12 @@ def test_a_run_past_its_deadline_alerts_in_its_audit_record_and_still_finishes(a
     generator.generate(settings.raw_dir, start=day, days=1, events_per_day=100, users=20, seed=8)
 
     reports: list[str] = []
-    (run,) = run_backfill(EVENTS, day, day, log_path=settings.reports_dir / "services.log", report=reports.append)
+    progress: list[str] = []
+    (run,) = run_backfill(EVENTS, day, day, log_path=settings.reports_dir / "services.log",
+                          report=reports.append, progress=progress.append)  # fmt: skip
     assert run.state == "success"
     assert reports == []
+    assert progress[-1].endswith(f"of {EVENTS.dag_id}: 1 of 1 runs finished (1 success)"), progress
     (item,) = LocalAuditStore(settings.audit_db_path).items("events")
     assert (item["run_id"], item["status"]) == (run.run_id, SUCCEEDED)
     (late,) = [alert for alert in item["alerts"] if alert.startswith(DEADLINE_ALERT_PREFIX)]

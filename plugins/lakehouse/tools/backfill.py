@@ -15,6 +15,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections import Counter
 from contextlib import ExitStack, contextmanager, suppress
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
@@ -319,8 +320,10 @@ def run_backfill(
     reprocess_behavior: str = "none",
     timeout: float = 3600,
     report: Callable[[str], None] = log.warning,
+    progress: Callable[[str], None] | None = None,
 ) -> list[BackfillRun]:
-    """Backfill the data intervals that start on ``first`` .. ``last`` and wait for every run.
+    """Backfill the data intervals that start on ``first`` .. ``last`` and wait for every run;
+    ``progress`` is told how many have finished each time that changes.
 
     The backfill is created before the scheduler starts: creating one that reprocesses existing
     runs clears them one by one, and a scheduler already starting the first of them would hold
@@ -352,8 +355,15 @@ def run_backfill(
         stack.enter_context(airflow_services(log_path, before_scheduler=create_backfill))
         (backfill_id,) = created
         deadline = time.monotonic() + timeout
+        told = None
         while time.monotonic() < deadline:
             completed, runs = _backfill_state(backfill_id)
+            finished = Counter(run.state for run in runs if run.state in FINISHED)
+            if progress and runs and finished != told:
+                told = finished
+                states = ", ".join(f"{n} {state}" for state, n in sorted(finished.items()))
+                progress(f"backfill {backfill_id} of {pipeline.dag_id}: {finished.total()} of {len(runs)} runs finished"
+                         + (f" ({states})" if states else ""))
             if completed and all(run.state in FINISHED for run in runs):
                 # The triggerer stops with the backfill: a late run's alert is delivered first.
                 owed, failed_alerts = _deadline_callbacks(backfill_id)

@@ -119,6 +119,7 @@ def cmd_backfill(args: argparse.Namespace) -> int:
     runs = run_backfill(
         pipeline, first, last, log_path=log_path,
         max_active_runs=args.max_active_runs, reprocess_behavior=args.reprocess_behavior, report=print,
+        progress=lambda line: print(line, flush=True),
     )  # fmt: skip
     for run in runs:
         print(f"{pipeline.dag_id} for {run.data_interval_start:%Y-%m-%d}: {run.state} ({run.run_id})")

@@ -203,18 +203,35 @@ def wait_for_parse(dag_ids: list[str], since: datetime, timeout: float = 300) ->
 
 def _not_created(backfill_id: int) -> list[str]:
     """The backfill's dates that got no run, each with Airflow's reason."""
-    from airflow.models.backfill import BackfillDagRun
+    from airflow.models.backfill import Backfill, BackfillDagRun
+    from airflow.models.dagrun import DagRun
     from airflow.utils.session import create_session
-    from sqlalchemy import select
+    from sqlalchemy import and_, select
 
     with create_session() as session:
         rows = session.execute(
-            select(BackfillDagRun.logical_date, BackfillDagRun.exception_reason)
+            select(BackfillDagRun.logical_date, BackfillDagRun.exception_reason, DagRun.run_id, DagRun.data_interval_start)
+            .join(Backfill, Backfill.id == BackfillDagRun.backfill_id)
+            .outerjoin(DagRun, and_(DagRun.dag_id == Backfill.dag_id, DagRun.logical_date == BackfillDagRun.logical_date))
             .where(BackfillDagRun.backfill_id == backfill_id, BackfillDagRun.dag_run_id.is_(None))
             .order_by(BackfillDagRun.logical_date)
         ).all()
-    hint = {"already exists": "; --reprocess-behavior completed runs it again"}
-    return [f"logical date {date.isoformat()}: not run ({reason}{hint.get(str(reason), '')})" for date, reason in rows]
+    return [_why_not_run(*row) for row in rows]
+
+
+def _why_not_run(logical_date: datetime, reason: str | None, taken_by: str | None, its_start: datetime | None) -> str:
+    line = f"logical date {logical_date.isoformat()}: not run ({reason}"
+    if taken_by and its_start and its_start != logical_date:
+        # Airflow dates a backfill's or the scheduler's run by its interval's start, and a manual
+        # run (the UI's Trigger, dag.test(): `lakehouse run`, `make demo`) by its interval's end.
+        return (
+            f"{line}: {taken_by} holds that date, a manual run of the interval from {its_start:%Y-%m-%d}; "
+            f"the interval from {logical_date:%Y-%m-%d} is not built: delete that run in the UI "
+            f"(its interval is kept in the tables) and backfill again, or `lakehouse run` the date)"
+        )
+    if reason == "already exists":
+        return f"{line}; --reprocess-behavior completed runs it again)"
+    return f"{line})"
 
 
 def _backfill_state(backfill_id: int) -> tuple[bool, list[BackfillRun]]:

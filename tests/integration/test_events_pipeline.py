@@ -250,3 +250,19 @@ def test_rerunning_a_date_changes_nothing(pipeline):
     events = _rows(settings, "curated.fct_events")
     ids = events["event_id"].to_pylist()
     assert len(ids) == len(set(ids))
+
+
+def test_the_readmes_catalog_example_reads_the_mart(pipeline, tmp_path):
+    """The README's three lines, run as written from a project root whose lake is this one."""
+    import re
+    import subprocess
+    import sys
+
+    from lakehouse import paths
+
+    readme = (paths.project_root() / "README.md").read_text()
+    (example,) = [block for block in re.findall(r"```python\n(.*?)```", readme, re.DOTALL) if "SqlCatalog" in block]
+    assert len(example.strip().splitlines()) == 3
+    (tmp_path / ".lakehouse").symlink_to(pipeline["settings"].lake_home)
+    completed = subprocess.run([sys.executable, "-c", example], cwd=tmp_path, capture_output=True, text=True, check=True)
+    assert int(completed.stdout) == len(_rows(pipeline["settings"], "curated.fct_events")) > 0

@@ -29,9 +29,9 @@ import pytest
 
 from lakehouse.paths import project_root
 from lakehouse.tools.taxi_generator import DIRT_KINDS, TaxiGenerationReport, generate_month
+from tlc_samples import tlc_sample
 
 SCRIPT = project_root() / "include" / "glue" / "clean_yellow_trips.py"
-SHARED_TLC = project_root().parent / "shared" / "data" / "nyc_tlc"
 SUMMARY_MARKER = "LAKEHOUSE_GLUE_SUMMARY "
 
 # TLC name -> the job's standard name, in TLC order.
@@ -423,9 +423,7 @@ def _source_rows(path: Path) -> list[dict]:
 
 
 def _link_sample(lake: Lake, name: str, year: int, month: int) -> Path:
-    source = SHARED_TLC / name
-    if not source.is_file():
-        pytest.skip(f"the shared TLC samples are not beside the checkout ({SHARED_TLC})")
+    source = tlc_sample(name)
     target = lake.month_dir(lake.raw_prefix, year, month) / name
     target.parent.mkdir(parents=True)
     target.symlink_to(source)

@@ -2,7 +2,7 @@
 PySpark Glue script in its own Spark process, real dbt on DuckDB, real Iceberg tables.
 
 A generated month with every kind of dirt runs twice (the rerun must change nothing). The real
-TLC samples (2019-01 CSV, 2024-01 Parquet, the zone lookup) run from ../shared/data/nyc_tlc/,
+TLC samples (2019-01 CSV, 2024-01 Parquet, the zone lookup; tests/tlc_samples.py) run from ../shared/data/nyc_tlc/,
 read in place through links in the raw zone."""
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ import pyarrow.dataset as ds
 import pytest
 from pyiceberg.transforms import MonthTransform
 
-from lakehouse import paths
 from lakehouse.audit import LocalAuditStore
 from lakehouse.config import get_settings
 from lakehouse.dag.pipelines import NYC_TAXI
@@ -25,11 +24,11 @@ from lakehouse.platform.local.glue_job import ZONE_LOOKUP_DIR
 from lakehouse.platform.local.iceberg_writer import open_catalog
 from lakehouse.tools import taxi_generator
 from lakehouse.tools.runner import run_for_date
+from tlc_samples import tlc_sample
 
 pytestmark = pytest.mark.e2e
 
 MONTH = date(2026, 1, 1)
-SHARED_TLC = paths.project_root().parent / "shared" / "data" / "nyc_tlc"
 
 
 def _fct_trips(settings):
@@ -157,17 +156,15 @@ def test_business_rules_ran_and_passed(generated):
 
 @pytest.fixture(scope="module")
 def real_tlc(airflow_db, tmp_path_factory):
-    if not SHARED_TLC.is_dir():
-        pytest.skip(f"the shared TLC samples are not beside the checkout ({SHARED_TLC}); CI has them")
     settings, patch = _lake(tmp_path_factory, "taxi-real")
     samples = {date(2019, 1, 1): "yellow_tripdata_2019-01.csv", date(2024, 1, 1): "yellow_tripdata_2024-01.parquet"}
     for month, name in samples.items():
         landing = taxi_generator.month_file(settings.raw_dir, month.year, month.month, "csv").parent
         landing.mkdir(parents=True, exist_ok=True)
-        (landing / name).symlink_to(SHARED_TLC / name)
+        (landing / name).symlink_to(tlc_sample(name))
     lookup = settings.raw_dir / ZONE_LOOKUP_DIR
     lookup.mkdir(parents=True)
-    (lookup / "taxi_zone_lookup.csv").symlink_to(SHARED_TLC / "taxi_zone_lookup.csv")
+    (lookup / "taxi_zone_lookup.csv").symlink_to(tlc_sample("taxi_zone_lookup.csv"))
 
     from lakehouse.dag.factory import build_dag
 

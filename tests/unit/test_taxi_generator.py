@@ -17,8 +17,8 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 import pytest
 
-from lakehouse.paths import project_root
 from lakehouse.tools.taxi_generator import DIRT_KINDS, TaxiGenerationReport, generate_month
+from tlc_samples import tlc_sample
 
 # TLC's 2024 Parquet schema, as SOURCES.md describes it (names, order and Arrow types).
 TLC_2024_PARQUET = pa.schema(
@@ -51,7 +51,6 @@ AMOUNTS = (
     "fare_amount", "extra", "mta_tax", "tip_amount", "tolls_amount", "improvement_surcharge",
     "total_amount", "congestion_surcharge", "Airport_fee",
 )  # fmt: skip
-SHARED_TLC = project_root().parent / "shared" / "data" / "nyc_tlc"
 
 # TLC's 2019 text formatting, per column (see SOURCES.md): plain integers, second-resolution
 # timestamps, two-decimal distances without a leading zero, amounts as short as possible.
@@ -179,17 +178,14 @@ def test_same_seed_same_bytes_other_seed_other_bytes(tmp_path):
 def test_parquet_has_tlc_2024_names_and_types(parquet_month):
     schema = pq.read_schema(parquet_month.path)
     assert schema.equals(TLC_2024_PARQUET)
-    if (SHARED_TLC / "yellow_tripdata_2024-01.parquet").is_file():
-        real = pq.read_schema(SHARED_TLC / "yellow_tripdata_2024-01.parquet")
-        assert schema.equals(real)
+    assert schema.equals(pq.read_schema(tlc_sample("yellow_tripdata_2024-01.parquet")))
 
 
 def test_csv_has_tlc_2019_header_and_text_format(csv_month):
     lines = csv_month.path.read_text(encoding="utf-8").split("\n")
     assert lines[0] == TLC_2019_CSV_HEADER
-    if (SHARED_TLC / "yellow_tripdata_2019-01.csv").is_file():
-        with open(SHARED_TLC / "yellow_tripdata_2019-01.csv", encoding="utf-8") as real:
-            assert real.readline().rstrip("\n") == lines[0]
+    with open(tlc_sample("yellow_tripdata_2019-01.csv"), encoding="utf-8") as real:
+        assert real.readline().rstrip("\n") == lines[0]
     assert lines[-1] == "" and "\r" not in csv_month.path.read_text(encoding="utf-8")
     patterns = [re.compile(CSV_FORMATS[name] + "$") for name in lines[0].split(",")]
     for line in lines[1:-1]:

@@ -4,7 +4,9 @@ waits for the warehouse lock instead of failing on DuckDB's file lock."""
 from __future__ import annotations
 
 import os
+import queue
 import subprocess
+import threading
 from datetime import date
 
 import duckdb
@@ -49,13 +51,33 @@ def test_plain_dbt_fails_while_another_process_writes(lake):
     assert "lock" in output.lower()
 
 
+def _lines(proc) -> "queue.Queue[str | None]":
+    """The process's output lines as they come, then None."""
+    lines: queue.Queue[str | None] = queue.Queue()
+
+    def read() -> None:
+        for line in proc.stdout:
+            lines.put(line)
+        lines.put(None)
+
+    threading.Thread(target=read, daemon=True).start()
+    return lines
+
+
 def test_wrapped_dbt_waits_for_the_writer_then_succeeds(lake):
+    waiting = "lakehouse-dbt: " + warehouse_lock.WAITING.format(lake.duckdb_path)
     with warehouse_lock.hold(lake.duckdb_path), duckdb.connect(str(lake.duckdb_path)):
         proc = _dbt(lake, "lakehouse-dbt")
-        # Unlocked, this dbt run ends (and would fail on DuckDB's lock) well within this wait.
-        with pytest.raises(subprocess.TimeoutExpired):
-            proc.wait(timeout=30)
-    output, _ = proc.communicate(timeout=300)
-    assert proc.returncode == 0, output[-3000:]
+        lines, output = _lines(proc), []
+        # The wait itself, as the process reports it, rather than a duration: it says so once it
+        # found the lock taken, before it blocks on it.
+        while not output or output[-1] is not None and output[-1].rstrip("\n") != waiting:
+            output.append(lines.get(timeout=300))
+        assert output[-1] is not None, "".join(line for line in output if line)[-3000:]
+        # Blocked while this process writes: it has not ended, and so has not failed on DuckDB's lock.
+        assert proc.poll() is None
+    proc.wait(timeout=300)
+    output += iter(lines.get, None)
+    assert proc.returncode == 0, "".join(line for line in output if line)[-3000:]
     with duckdb.connect(str(lake.duckdb_path), read_only=True) as conn:
         assert conn.execute("select count(*) from staging.stg_raw_events").fetchone()[0] > 0

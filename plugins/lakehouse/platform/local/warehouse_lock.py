@@ -13,20 +13,24 @@ import logging
 import sys
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 log = logging.getLogger(__name__)
 
 
+WAITING = "waiting for another writer of {}"
+
+
 @contextmanager
-def hold(duckdb_path: Path) -> Iterator[None]:
+def hold(duckdb_path: Path, on_wait: Callable[[str], None] = log.info) -> Iterator[None]:
+    """Hold the lock; ``on_wait`` is told once when another writer holds it first."""
     lock_path = Path(str(duckdb_path) + ".writer-lock")
     lock_path.parent.mkdir(parents=True, exist_ok=True)
     with open(lock_path, "w") as handle:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            log.info("waiting for another writer of %s", duckdb_path)
+            on_wait(WAITING.format(duckdb_path))
             fcntl.flock(handle, fcntl.LOCK_EX)
         try:
             yield
@@ -40,5 +44,10 @@ def dbt_main() -> None:
 
     from lakehouse.config import get_settings
 
-    with hold(get_settings().duckdb_path):
+    with hold(get_settings().duckdb_path, on_wait=_tell):
         cli(args=sys.argv[1:], prog_name="dbt")
+
+
+def _tell(message: str) -> None:
+    # In the task's log, so that a dbt task that seems idle says what it waits for.
+    print(f"lakehouse-dbt: {message}", file=sys.stderr, flush=True)

@@ -18,7 +18,7 @@ from airflow.providers.amazon.aws.operators.glue_crawler import GlueCrawlerRunOp
 from lakehouse.config import get_aws_settings, get_settings
 from lakehouse.dag.pipelines import EVENTS, NYC_TAXI
 from lakehouse.platform.aws.audit import AuditExecutionOperator, execution_name
-from lakehouse.platform.aws.target import LandedRawCrawlerRunOperator
+from lakehouse.platform.aws.target import DriftReportingCrawlerRunOperator, LandedRawCrawlerRunOperator
 from lakehouse.platform.landing import interval_days
 
 OUTPUTS = {
@@ -86,8 +86,9 @@ def test_the_crawl_first_looks_for_each_required_raw_partition_of_the_interval(a
     crawl = _dag(monkeypatch, "aws").get_task("crawl_raw")
     assert isinstance(crawl, LandedRawCrawlerRunOperator)
     assert (crawl.raw_uri, crawl.required_tables) == (OUTPUTS["raw_uri"], EVENTS.required_raw_tables)
-    # The cleaned zone is the Glue job's output, not a landing: its crawl looks for nothing first.
-    assert type(_dag(monkeypatch, "aws", NYC_TAXI).get_task("crawl_cleaned")) is GlueCrawlerRunOperator
+    # The cleaned zone is the Glue job's output, not a landing: its crawl looks for nothing first,
+    # and reports schema drift as every crawl does.
+    assert type(_dag(monkeypatch, "aws", NYC_TAXI).get_task("crawl_cleaned")) is DriftReportingCrawlerRunOperator
     # Days as dbt's in_data_interval takes them: a daily run at 06:00 covers the day before, a
     # monthly run every day of its month.
     run = datetime(2026, 2, 24, 6, tzinfo=timezone.utc)

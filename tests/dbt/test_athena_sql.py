@@ -1,12 +1,14 @@
 """The aws target's SQL, checked offline: dbt-athena compiles every model and test with dummy
 credentials and no cache population, and sqlglot's Athena dialect must parse each statement and
-know every function in it. A DuckDB-only function that escaped its dispatch macro shows up as a
-function the Athena dialect does not know."""
+know every function in it by the name it is called. A DuckDB-only function that escaped its
+dispatch macro shows up as a function the Athena dialect does not know, or knows under another
+name (DuckDB's array_length is Athena's cardinality)."""
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -56,6 +58,23 @@ def unknown_functions(sql_files: list[Path]) -> dict[str, set[str]]:
     return found
 
 
+_CALLED = re.compile(r"\b([A-Za-z_][A-Za-z0-9_]*)\s*\(")
+
+
+def respelled_functions(sql_files: list[Path]) -> dict[str, set[str]]:
+    """Per file, the functions called by a name that Athena's dialect writes differently: sqlglot
+    reads DuckDB's spelling into a function Athena has under its own name, so only the names
+    called in the file and missing from Athena's rendering of it tell the two apart."""
+    found = {}
+    for path in sql_files:
+        source = path.read_text()
+        rendered = " ".join(tree.sql(dialect="athena") for tree in sqlglot.parse(source, read="athena"))
+        names = {name.lower() for name in _CALLED.findall(source)} - {name.lower() for name in _CALLED.findall(rendered)}
+        if names:
+            found[path.name] = names
+    return found
+
+
 @pytest.fixture(scope="module")
 def aws_compiled(tmp_path_factory):
     target_path = tmp_path_factory.mktemp("aws")
@@ -67,6 +86,7 @@ def test_every_aws_statement_parses_as_athena_sql(aws_compiled):
     # events: 8 models + 25 data tests; nyc_taxi: 5 models + 15 data tests + 4 business rules
     assert len(compiled) == 57
     assert unknown_functions(compiled) == {}
+    assert respelled_functions(compiled) == {}
 
 
 def test_interval_tables_use_strategies_athena_accepts_for_iceberg(aws_compiled):
@@ -100,6 +120,24 @@ def test_the_check_catches_duckdb_functions(lake_env, tmp_path):
     """Negative control: the local target's SQL uses DuckDB's JSON and time functions."""
     found = unknown_functions(compile_project("local", tmp_path / "local"))
     assert {"json_extract_string", "json_valid", "to_minutes"} <= set().union(*found.values())
+
+
+def test_a_duckdb_function_slipped_into_an_athena_macro_fails_the_check(lake_env, tmp_path, monkeypatch):
+    """In a copy of the project, athena__is_json_object gains DuckDB's array_length, which
+    sqlglot's Athena dialect reads as its own cardinality: the unknown-function check alone lets it
+    through, the spelling check does not."""
+    project = tmp_path / "dbt"
+    shutil.copytree(get_settings().dbt_project_dir, project, ignore=shutil.ignore_patterns("target", "logs"))
+    macros = project / "macros" / "json.sql"
+    original = "substr(trim({{ record }}), 1, 1) = '{'"
+    assert original in macros.read_text()
+    macros.write_text(macros.read_text().replace(original, f"array_length(split({{{{ record }}}}, ',')) > 0 and {original}", 1))
+    monkeypatch.setenv("LAKEHOUSE_DBT_PROJECT_DIR", str(project))
+    compiled = compile_project("aws", tmp_path / "aws")
+    assert unknown_functions(compiled) == {}
+    found = respelled_functions(compiled)
+    assert found and {"array_length"} == set().union(*found.values())
+    assert "int_events_checked.sql" in found
 
 
 def unpruned_raw_scans(sql_files: list[Path], raw_schema: str = "raw", partition: str = "dt") -> list[str]:

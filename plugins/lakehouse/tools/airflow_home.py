@@ -13,13 +13,7 @@ from pathlib import Path
 
 from lakehouse import paths
 from lakehouse.config import DUCKDB_POOL, get_settings
-from lakehouse.tools import dbt_docs, quality_report
-
-
-# Locally the scheduler, the DAG processor, the API server, each task and the backfill command
-# write to one SQLite file. SQLite's default wait for another writer's lock is 5 s, which a busy
-# backfill exceeds ("database is locked"); this is the wait instead.
-SQLITE_CONNECT_ARGS = {"timeout": 60}
+from lakehouse.tools import dbt_docs, metadata_db, quality_report
 
 
 def configure(home: Path | None = None) -> Path:
@@ -33,8 +27,7 @@ def configure(home: Path | None = None) -> Path:
     os.environ.setdefault("AIRFLOW__CORE__PLUGINS_FOLDER", str(root / "plugins"))
     os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
     os.environ.setdefault("AIRFLOW__LOGGING__LOGGING_LEVEL", "INFO")
-    if os.environ.get("AIRFLOW__DATABASE__SQL_ALCHEMY_CONN", "sqlite:").startswith("sqlite:"):
-        os.environ.setdefault("AIRFLOW__DATABASE__SQL_ALCHEMY_CONNECT_ARGS", "lakehouse.tools.airflow_home.SQLITE_CONNECT_ARGS")
+    metadata_db.configure(home)
     # Always the lake of this process: a value inherited from a parent that uses another lake
     # (a test session, a shell that ran the demo elsewhere) would show that lake's docs.
     settings = get_settings()

@@ -82,7 +82,7 @@ def airflow_services(
     """The API server and DAG processor; then the triggerer (it awaits the deadline alerts'
     callbacks, lakehouse.deadlines), up before the scheduler starts any run; then the scheduler.
     ``before_scheduler(env)`` runs first, for metadata changes that must not race the triggerer's
-    and scheduler's writes on SQLite."""
+    and scheduler's writes."""
     port = _free_port()
     env = service_environment(port)
     log_path.parent.mkdir(parents=True, exist_ok=True)
@@ -343,8 +343,8 @@ def run_backfill(
     ``progress`` is told how many have finished each time that changes.
 
     The backfill is created before the scheduler starts: creating one that reprocesses existing
-    runs clears them one by one, and a scheduler already starting the first of them would hold
-    SQLite's write lock long enough to make the creation fail halfway."""
+    runs clears them one by one, and a scheduler must not start the first of them while the
+    creation is still clearing the others."""
     with ExitStack() as stack:
         created: list[int] = []
 

@@ -507,3 +507,15 @@ def test_the_schema_is_inferred_from_a_sample_of_each_new_file(lake: Lake) -> No
     assert table.records == SAMPLE_LINES + 1
     assert "late_column" not in table.columns, "as a Glue crawler's sample, only the first lines are read for it"
     assert lake.query("select count(*) from raw.events where _record like '%late_column%'") == [(1,)]
+
+
+def test_a_big_file_tells_how_far_its_crawl_has_got(lake: Lake, caplog: pytest.LogCaptureFixture, monkeypatch) -> None:
+    from lakehouse.platform.local import crawler
+
+    monkeypatch.setattr(crawler, "PROGRESS_LINES", 2)
+    path = lake.write("events/dt=2026-02-23/a.json", "".join(f"{line({**EVENT_1, 'event_id': f'e{n}'})}\n" for n in range(5)))
+    with caplog.at_level(logging.INFO, logger="lakehouse.platform.local.crawler"):
+        lake.crawl()
+    told = [r.getMessage() for r in caplog.records if "lines read so far" in r.getMessage()]
+    # One block of five lines crosses the marks at 2 and 4 once: told once, with the lines so far.
+    assert told == [f"crawl: {path}: 5 lines read so far"]

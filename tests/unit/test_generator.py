@@ -349,3 +349,15 @@ def test_no_bad_records_when_bad_share_is_zero(tmp_path):
 def test_rejects_nonsense_arguments(tmp_path, kwargs):
     with pytest.raises(ValueError):
         generate(tmp_path, START, **kwargs)
+
+
+def test_generation_tells_its_progress_day_by_day_and_file_by_file(tmp_path):
+    told: list[str] = []
+    report = generate(tmp_path, start=date(2026, 3, 1), days=2, events_per_day=50, users=20, progress=told.append)
+    drawn = [line for line in told if line.startswith("drew ")]
+    assert [line.split(" (")[0] for line in drawn] == ["drew 2026-03-01", "drew 2026-03-02"]
+    assert "(day 2 of 2)" in drawn[1]
+    written = [line for line in told if line.startswith("wrote ")]
+    assert [line.split()[1] for line in written] == [str(path) for path in report.files]
+    # Drawn first, then written: a day's progress is told before its file lands.
+    assert told.index(drawn[-1]) < told.index(written[0])

@@ -31,6 +31,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
         users=args.users,
         bad_share=args.bad_share,
         seed=args.seed,
+        progress=lambda message: print(message, flush=True),
     )
     generator.write_report(report, settings.reports_dir / "generated.json")
     for table, counts in report.counts.items():

@@ -18,7 +18,7 @@ from bisect import bisect_left
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 EVENT_CATEGORIES = (
     "valid",
@@ -451,17 +451,20 @@ def generate(
     users: int = 200,
     bad_share: float = 0.05,
     seed: int = 42,
+    progress: Callable[[str], None] | None = None,
 ) -> GenerationReport:
-    """Write ``days`` daily partitions of events and users under ``raw_dir`` and describe them."""
+    """Write ``days`` daily partitions of events and users under ``raw_dir`` and describe them;
+    ``progress`` is told as each day is drawn and each file written (a big day takes minutes)."""
     if days < 1 or events_per_day < 1 or users < 1:
         raise ValueError("days, events_per_day and users must all be at least 1")
     if not 0 <= bad_share <= 0.5:
         raise ValueError(f"bad_share={bad_share}; expected a share between 0 and 0.5")
     rng = random.Random(seed)
     day_list = [start + timedelta(days=i) for i in range(days)]
-    lines = _daily_lines(rng, day_list, events_per_day, users, bad_share)
+    tell = progress or (lambda message: None)
+    lines = _daily_lines(rng, day_list, events_per_day, users, bad_share, tell)
     latest = _mark_superseded(lines["users"], day_list)
-    files, daily_counts = _write_partitions(Path(raw_dir), lines, day_list)
+    files, daily_counts = _write_partitions(Path(raw_dir), lines, day_list, tell)
     counts = {
         table: {c: sum(per_day[d][c] for d in day_list) for c in categories}
         for table, per_day, categories in (
@@ -488,7 +491,8 @@ def generate(
 
 
 def _daily_lines(
-    rng: random.Random, day_list: list[date], events_per_day: int, users: int, bad_share: float
+    rng: random.Random, day_list: list[date], events_per_day: int, users: int, bad_share: float,
+    tell: Callable[[str], None],
 ) -> dict[str, dict[date, list[_Line]]]:
     """Each day's user lines (sign-ups, updates of users landed before, bad lines) and event
     lines, in the order they are drawn from ``rng``."""
@@ -532,6 +536,7 @@ def _daily_lines(
             rng, day, valid_users, bad_share, all_user_kinds, bad_numbers
         )
         lines["events"][day] = _day_events(rng, day, events_per_day, bad_share, roster)
+        tell(f"drew {day} (day {index + 1} of {len(day_list)}): {len(lines['events'][day])} event lines")
     return lines
 
 
@@ -552,7 +557,7 @@ def _mark_superseded(user_lines: dict[date, list[_Line]], day_list: list[date]) 
 
 
 def _write_partitions(
-    raw_dir: Path, lines: dict[str, dict[date, list[_Line]]], day_list: list[date]
+    raw_dir: Path, lines: dict[str, dict[date, list[_Line]]], day_list: list[date], tell: Callable[[str], None]
 ) -> tuple[list[Path], dict[str, dict[date, dict[str, int]]]]:
     """One file per table and day, and the lines of each category it holds."""
     files: list[Path] = []
@@ -565,6 +570,7 @@ def _write_partitions(
                 "".join(line.text + "\n" for line in lines[table][day]).encode("utf-8")
             )
             files.append(path)
+            tell(f"wrote {path} ({len(lines[table][day])} lines)")
             tally = dict.fromkeys(categories, 0)
             for line in lines[table][day]:
                 tally[line.category] += 1

@@ -64,6 +64,8 @@ _LINES_SCHEMA = pa.schema(
     [("_file", pa.dictionary(pa.int32(), pa.string())), ("_line", pa.int64()), ("_record", pa.large_string())]
 )
 _STAGED_SUFFIX = ".staged"
+# A big file says how far its crawl has got, every this many lines.
+PROGRESS_LINES = 1_000_000
 
 
 class CrawlerError(Exception):
@@ -397,6 +399,8 @@ def _read_file(path: Path, day: str, stat: os.stat_result, lines_dir: Path, stag
                 if pending is not None:
                     pending.result()
                 pending = pool.submit(writer.write_table, rows)
+                if (records + len(block)) // PROGRESS_LINES > records // PROGRESS_LINES:
+                    log.info("crawl: %s: %d lines read so far", path, records + len(block))
                 records += len(block)
             if pending is not None:
                 pending.result()

@@ -47,7 +47,7 @@ def test_demo_twice_then_generate_and_run_a_day(tmp_path, monkeypatch):
     assert "generated events: 200 lines" in first
     assert "lakehouse_raw_to_curated for 2026-02-23: success" in first
     assert "nyc_taxi_monthly for 2026-01-01: success" in first
-    assert (lake / "airflow" / "airflow.db").is_file(), "the lake's own Airflow home"
+    assert (lake / "airflow" / "postgres" / "PG_VERSION").is_file(), "the lake's own Airflow home and database"
     summary = json.loads((lake / "reports" / "summary.json").read_text())
     tables = contents(lake, monkeypatch)
     assert all(tables[name] for name in MARTS)

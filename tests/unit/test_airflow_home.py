@@ -17,7 +17,8 @@ home = airflow_home.configure()
 from airflow.settings import engine
 with engine.connect() as connection:
     server = connection.dialect.name + " " + ".".join(map(str, connection.dialect.server_version_info))
-print(json.dumps({"home": str(home), "conn": os.environ["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"], "server": server}))
+    data = connection.exec_driver_sql("show data_directory").scalar() if connection.dialect.name == "postgresql" else None
+print(json.dumps({"home": str(home), "conn": os.environ["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"], "server": server, "data": data}))
 """
 MANAGED = ("AIRFLOW_HOME", "LAKEHOUSE_HOME", "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN", "LAKEHOUSE_METADATA_DB_HOME")
 
@@ -36,8 +37,9 @@ def test_two_lakes_get_two_airflow_homes_each_with_its_postgresql(tmp_path):
     one, two = _configured(LAKEHOUSE_HOME=str(first)), _configured(LAKEHOUSE_HOME=str(second))
     assert (Path(one["home"]), Path(two["home"])) == (first / "airflow", second / "airflow")
     assert one["server"].startswith("postgresql 18.") and two["server"].startswith("postgresql 18.")
-    assert one["conn"].startswith("postgresql+psycopg2://") and f"host={first / 'airflow' / 'postgres'}" in one["conn"]
-    assert f"host={second / 'airflow' / 'postgres'}" in two["conn"]
+    assert one["conn"].startswith("postgresql+psycopg2://") and one["conn"] != two["conn"]
+    # Each lake's own server, its data in the lake's Airflow home.
+    assert (Path(one["data"]), Path(two["data"])) == (first / "airflow" / "postgres", second / "airflow" / "postgres")
 
 
 def test_a_connection_from_another_lakes_process_is_replaced_and_the_users_own_kept(tmp_path):
@@ -45,7 +47,7 @@ def test_a_connection_from_another_lakes_process_is_replaced_and_the_users_own_k
     # As a child of the other lake's process inherits it: this lake starts its own server.
     mine = _configured(LAKEHOUSE_HOME=str(tmp_path / "mine"), AIRFLOW__DATABASE__SQL_ALCHEMY_CONN=other,
                        LAKEHOUSE_METADATA_DB_HOME=str(tmp_path / "other" / "airflow"))  # fmt: skip
-    assert f"host={tmp_path / 'mine' / 'airflow' / 'postgres'}" in mine["conn"]
+    assert mine["conn"] != other and Path(mine["data"]) == tmp_path / "mine" / "airflow" / "postgres"
     users = f"sqlite:///{tmp_path / 'users.db'}"
     kept = _configured(LAKEHOUSE_HOME=str(tmp_path / "mine"), AIRFLOW__DATABASE__SQL_ALCHEMY_CONN=users)
     assert kept["conn"] == users and kept["server"].startswith("sqlite ")

@@ -9,7 +9,7 @@ import shutil
 import pytest
 
 from lakehouse.config import get_settings
-from lakehouse.tools import airflow_home, dbt_docs, quality_report
+from lakehouse.tools import airflow_home, dbt_docs, metadata_db, quality_report
 
 
 def test_generate_writes_the_site_with_the_models_into_the_lake(lake_env):
@@ -38,6 +38,10 @@ def test_airflow_points_cosmos_at_the_lake_of_this_process_not_an_inherited_one(
     monkeypatch.setenv("AIRFLOW__COSMOS__DBT_DOCS_PROJECTS", json.dumps({"lakehouse": {"dir": "/elsewhere"}}))
     monkeypatch.setenv("LAKEHOUSE_HOME", str(tmp_path / "lake"))
     monkeypatch.setenv("AIRFLOW_HOME", str(tmp_path / "airflow"))
+    # configure() points the process at this home's metadata database; the session's is put back
+    # after the test, for the Airflow services later tests start.
+    for name in (metadata_db.CONNECTION_VARIABLE, metadata_db.HOME_VARIABLE):
+        monkeypatch.setenv(name, os.environ[name])
 
     airflow_home.configure()
 

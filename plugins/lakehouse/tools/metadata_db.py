@@ -7,7 +7,8 @@ writes to the same database, so the UI shows them all.
 The server is shared by every process of that home, and stops when the last one that started it
 exits (the wheel counts them). Airflow's services, task processes and `airflow` commands started
 from such a process reach it through the environment it sets. PostgreSQL listens on a Unix
-socket in its data directory only, never on a network port."""
+socket only (in its data directory, or a temporary one when that path is too long for a socket),
+never on a network port."""
 
 from __future__ import annotations
 

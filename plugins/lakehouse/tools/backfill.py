@@ -127,12 +127,12 @@ def _wait_for_heartbeat(job_type: str, since: datetime, processes: list[subproce
     raise BackfillError(f"no {job_type} heartbeat within {timeout:.0f} s")
 
 
-def _stop(process: subprocess.Popen, timeout: float = 30) -> None:
+def _stop(process: subprocess.Popen) -> None:
     """Stop a service as Ctrl-C would, then whatever it left running in its session."""
     if process.poll() is None:
         process.terminate()
         try:
-            process.wait(timeout=timeout)
+            process.wait(timeout=30)
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()

@@ -213,7 +213,7 @@ class Target:
     environment: str | None
     s3: Any
     mwaa: Any
-    # What the data-quality report is drawn from (lakehouse.platform.aws.quality_report).
+    # What the data-quality report is drawn from (lakehouse.tools.aws_quality_report).
     dynamodb: Any = None
     athena: Any = None
 

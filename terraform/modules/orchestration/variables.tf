@@ -33,7 +33,7 @@ variable "dbt_docs_s3_uri" {
 }
 
 variable "quality_report_s3_uri" {
-  description = "S3 URI of the folder of the data-quality report the deploy draws (lakehouse.platform.aws.quality_report), served under Browse."
+  description = "S3 URI of the folder of the data-quality report the deploy draws (lakehouse.tools.aws_quality_report), served under Browse."
   type        = string
 }
 

@@ -25,7 +25,8 @@ VOLUME_ANOMALY = "volume anomaly: "
 
 def interval_rows(counts: dict[str, Any]) -> int | None:
     """A mart's rows for the run's interval: counted by the conservation check where the pipeline
-    has one (both targets), else the rows its table commit wrote (local)."""
+    has one (both targets), else the rows the run wrote (locally from its Iceberg commit, on AWS
+    from dbt's run results)."""
     rows = counts.get("rows_in_interval")
     return counts.get("rows_written") if rows is None else rows
 

@@ -413,9 +413,10 @@ def test_conservation_is_checked_with_athena_and_its_figures_reach_the_audit_ite
         "events": {"duplicate": 3, "invalid_timestamp": 4, "missing_event_id": 3},
         "users": {"malformed_json": 1},
     }
+    # No dbt process ran in this DAG, so none published the rows it wrote (as locally: None).
     assert json.loads(item["models"]["S"]) == {
-        "fct_events": {"rows_in_interval": 990, "rows_quarantined": 7, "duplicates_dropped": 3},
-        "dim_users": {"rows_in_interval": 9, "rows_quarantined": 1, "duplicates_dropped": 0},
+        "fct_events": {"rows_written": None, "rows_in_interval": 990, "rows_quarantined": 7, "duplicates_dropped": 3},
+        "dim_users": {"rows_written": None, "rows_in_interval": 9, "rows_quarantined": 1, "duplicates_dropped": 0},
     }
 
 
@@ -495,3 +496,62 @@ def test_a_raw_file_gone_between_the_crawl_and_the_check_fails_the_run_naming_it
     assert f"{RAW_FILE} was listed by the crawl and is gone: its lines are not in the run" in capfd.readouterr().out
     (item,) = items(aws_lake)
     assert json.loads(item["failed_tasks"]["S"]) == ["check_conservation"]
+
+
+def _athena_run_results(generated_at: str, results: dict[str, tuple[str, int]]) -> dict:
+    """run_results.json as dbt-athena writes it: the adapter's response carries Athena's update
+    count of each model's main statement as rows_affected (-1 where Athena gave none)."""
+    return {
+        "metadata": {"dbt_schema_version": "https://schemas.getdbt.com/dbt/run-results/v6.json", "generated_at": generated_at},
+        "results": [
+            {"unique_id": unique_id, "status": status, "message": f"OK {rows}",
+             "adapter_response": {"_message": f"OK {rows}", "code": "OK", "rows_affected": rows, "data_scanned_in_bytes": 2048}}
+            for unique_id, (status, rows) in results.items()
+        ],
+    }  # fmt: skip
+
+
+def _dbt_process(platform: AwsPlatform, task_id: str, run_results: dict, tmp_path):
+    """A task that ends as each dbt process of a run ends on the aws target: its run_results.json
+    in the project copy, handed to the callback the platform gives Cosmos's dbt operators."""
+    from airflow.providers.standard.operators.python import PythonOperator
+
+    def run(**context):
+        project = tmp_path / task_id
+        (project / "target").mkdir(parents=True)
+        (project / "target" / "run_results.json").write_text(json.dumps(run_results))
+        platform.dbt_operator_args()["callback"](str(project), context=context)
+
+    return PythonOperator(task_id=task_id, python_callable=run)
+
+
+def test_each_marts_rows_written_come_from_the_last_dbt_process_that_built_it(aws_lake, tmp_path):
+    """The producer's build wrote both marts; fct_events was then built again on its own (a retry),
+    and that later count is the run's. A failed build and Athena's -1 (no count) count nothing."""
+    platform = AwsPlatform(get_settings(), get_aws_settings())
+    producer = _athena_run_results("2026-02-24T06:05:00Z", {
+        "model.lakehouse.int_events_checked": ("success", -1), "model.lakehouse.fct_events": ("success", 990),
+        "model.lakehouse.dim_users": ("success", 9), "test.lakehouse.unique_fct_events_event_id.1": ("pass", 0),
+    })  # fmt: skip
+    retry = _athena_run_results("2026-02-24T06:09:00Z", {"model.lakehouse.fct_events": ("success", 995)})
+    failed = _athena_run_results("2026-02-24T06:10:00Z", {"model.lakehouse.dim_users": ("error", 4)})
+    schedule = CronTriggerTimetable(EVENTS.schedule, timezone="UTC", interval=EVENTS.interval)
+    with DAG(EVENTS.dag_id, schedule=schedule, start_date=EVENTS.start_date, default_args={"retries": 0}) as dag:
+        chain(
+            platform.audit_start(EVENTS),
+            _dbt_process(platform, "dbt.dbt_producer_watcher", producer, tmp_path),
+            _dbt_process(platform, "dbt.fct_events.run", retry, tmp_path),
+            _dbt_process(platform, "dbt.dim_users.run", failed, tmp_path),
+            platform.audit_end(EVENTS),
+        )
+    for task in dag.tasks:
+        if hasattr(task, "waiter_delay"):
+            task.waiter_delay = 1
+
+    with recorded_api_calls() as calls:
+        run = dag.test(logical_date=LOGICAL)
+
+    assert run.state == "success"
+    assert calls <= granted_actions()
+    (item,) = items(aws_lake)
+    assert json.loads(item["models"]["S"]) == {"fct_events": {"rows_written": 995}, "dim_users": {"rows_written": 9}}

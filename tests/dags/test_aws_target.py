@@ -164,3 +164,16 @@ def test_a_pipeline_whose_glue_job_terraform_does_not_name_fails_to_build_naming
     monthly = replace(NYC_TAXI, name="other", dag_id="other_monthly", clean_job="clean_green_trips")
     with pytest.raises(ValueError, match="'clean_green_trips'.*names clean_yellow_trips"):
         _dag(monkeypatch, "aws", monthly)
+
+
+@pytest.mark.parametrize("pipeline", [EVENTS, NYC_TAXI], ids=lambda p: p.name)
+def test_every_dbt_process_publishes_its_rows_and_the_audit_end_reads_each_marts_builders(aws_outputs, monkeypatch, pipeline):
+    """The producer's build and each model's own run (retry, clear) hand dbt's results to the
+    rows-written callback; the audit end reads the tasks that can build a mart."""
+    from lakehouse.platform.aws import rows_written
+
+    dag = _dag(monkeypatch, "aws", pipeline)
+    dbt_tasks = [t for t in dag.tasks if t.task_id.startswith("dbt.") and t.task_id != "dbt.dbt_producer_watcher_done"]
+    assert {t.task_id: getattr(t, "callback", None) for t in dbt_tasks} == {t.task_id: rows_written.publish for t in dbt_tasks}
+    assert set(rows_written.model_task_ids(pipeline.marts)) <= set(dag.task_ids)
+    assert rows_written.PRODUCER_TASK in rows_written.model_task_ids(pipeline.marts)

@@ -18,9 +18,10 @@ from boto3.dynamodb.types import TypeDeserializer
 
 from lakehouse import alerts, audit, conservation
 from lakehouse.alerts import failed_task_ids
-from lakehouse.anomalies import VOLUME_ANOMALY, WINDOW, volume_anomalies
+from lakehouse.anomalies import VOLUME_ANOMALY, WINDOW, interval_rows, volume_anomalies
 from lakehouse.config import get_settings
 from lakehouse.dag.pipelines import pipeline_named
+from lakehouse.platform.aws import rows_written
 from lakehouse.platform.steps import CONSERVATION_TASK, crawl_task_id
 
 START, END = "start", "end"
@@ -102,12 +103,18 @@ class AuditExecutionOperator(StepFunctionStartExecutionOperator):
         item = audit.start_item_for_run(self.pipeline, "aws", context)
         if self.phase == START:
             return item
+        pipeline = pipeline_named(self.pipeline)
         figures = context["ti"].xcom_pull(task_ids=CONSERVATION_TASK, key=conservation.FIGURES_KEY) or {}
-        crawled = context["ti"].xcom_pull(task_ids=crawl_task_id(pipeline_named(self.pipeline)))
+        crawled = context["ti"].xcom_pull(task_ids=crawl_task_id(pipeline))
         failed = failed_task_ids(context)
-        models = conservation.model_counts(self.accounts, figures)
-        # A failed run's counts are partial: it alerts as a failure, not as an anomaly.
-        outliers = [] if failed or not models else volume_anomalies(
+        written = rows_written.collected(context["ti"], pipeline.marts)
+        models = {mart: {"rows_written": written.get(mart)} for mart in pipeline.marts}
+        for mart, counts in conservation.model_counts(self.accounts, figures).items():
+            models.setdefault(mart, {}).update(counts)
+        # A failed run's counts are partial: it alerts as a failure, not as an anomaly. A run that
+        # counted no rows has nothing to compare, and reads no history.
+        counted = any(interval_rows(counts) is not None for counts in models.values())
+        outliers = [] if failed or not counted else volume_anomalies(
             models, self._earlier_successes(item, context), get_settings().anomaly_factor
         )
         return audit.end_item(

@@ -29,6 +29,7 @@ from lakehouse.platform.steps import (
     clean_task_id,
     crawl_task_id,
 )
+from lakehouse.platform.aws import rows_written
 from lakehouse.platform.aws.athena import query_rows
 from lakehouse.platform.aws.audit import END, START, AuditExecutionOperator, stale_runs
 from lakehouse.platform.landing import interval_days, partitions_missing, raw_file_versions
@@ -228,7 +229,7 @@ class AwsPlatform:
         }
 
     def dbt_operator_args(self) -> dict[str, Any]:
-        return {}
+        return {"callback": rows_written.publish}
 
     def conservation(self, pipeline: Pipeline) -> BaseOperator:
         return AthenaConservationOperator(

@@ -182,16 +182,16 @@ module "orchestration" {
   alerts_topic_name                = local.names.alerts_topic
   alert_email_addresses            = var.alert_email_addresses
 
-  raw_crawler_arn            = module.catalog.raw_crawler_arn
-  cleaned_crawler_arn        = module.catalog.cleaned_crawler_arn
-  curated_crawler_arn        = module.catalog.curated_crawler_arn
-  taxi_glue_job_arn          = module.processing.job_arn
-  audit_state_machine_arn    = module.workflow.state_machine_arn
-  audit_state_machine_name   = module.workflow.state_machine_name
-  pipeline_runs_table_arn    = module.metadata.table_arn
-  athena_workgroup_arn       = module.analytics.workgroup_arn
-  glue_database_names        = module.catalog.dbt_database_names
-  glue_source_database_names = module.catalog.crawled_database_names
-  data_lake_bucket_arn       = module.storage.data_lake_bucket_arn
-  athena_results_bucket_arn  = module.storage.athena_results_bucket_arn
+  raw_crawler_arn                  = module.catalog.raw_crawler_arn
+  cleaned_crawler_arn              = module.catalog.cleaned_crawler_arn
+  curated_crawler_arn              = module.catalog.curated_crawler_arn
+  taxi_glue_job_arn                = module.processing.job_arn
+  audit_state_machine_arn          = module.workflow.state_machine_arn
+  audit_state_machine_name         = module.workflow.state_machine_name
+  pipeline_runs_interval_index_arn = module.metadata.interval_index_arn
+  athena_workgroup_arn             = module.analytics.workgroup_arn
+  glue_database_names              = module.catalog.dbt_database_names
+  glue_source_database_names       = module.catalog.crawled_database_names
+  data_lake_bucket_arn             = module.storage.data_lake_bucket_arn
+  athena_results_bucket_arn        = module.storage.athena_results_bucket_arn
 }

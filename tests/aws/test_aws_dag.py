@@ -555,3 +555,36 @@ def test_each_marts_rows_written_come_from_the_last_dbt_process_that_built_it(aw
     assert calls <= granted_actions()
     (item,) = items(aws_lake)
     assert json.loads(item["models"]["S"]) == {"fct_events": {"rows_written": 995}, "dim_users": {"rows_written": 9}}
+
+
+def test_the_history_read_follows_the_window_not_the_years_of_runs(aws_lake):
+    """A year of daily items: audit_end's Query reads the window's items through the interval
+    index, not the pipeline's whole partition (DynamoDB bills what a Query reads, ScannedCount)."""
+    from lakehouse.platform.aws.audit import HISTORY_INTERVALS, interval_history
+
+    for days_before in range(1, 366):
+        _earlier_item(aws_lake, days_before, "SUCCEEDED", 1000)
+    scanned = []
+
+    class Counting:
+        """The DynamoDB client, counting what each page of a Query read."""
+
+        def get_paginator(self, name):
+            paginator = aws_lake["dynamodb"].get_paginator(name)
+
+            class Pages:
+                def paginate(self, **kwargs):
+                    for page in paginator.paginate(**kwargs):
+                        scanned.append(page["ScannedCount"])
+                        yield page
+
+            return Pages()
+
+    start = LOGICAL - timedelta(days=1)
+    since = start - timedelta(days=HISTORY_INTERVALS)
+    history = interval_history(Counting(), aws_lake["table"], "events", since.isoformat(), start.isoformat())
+
+    assert sorted(item["data_interval_start"] for item in history) == [
+        (start - timedelta(days=n)).isoformat() for n in range(HISTORY_INTERVALS, 0, -1)
+    ]
+    assert sum(scanned) <= HISTORY_INTERVALS + 1

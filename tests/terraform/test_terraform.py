@@ -474,8 +474,8 @@ def test_execution_policy_covers_each_concern_and_nothing_else():
     assert {sid for sid, actions in policy.items() if any(a.startswith("dynamodb:") for a in actions)} == {"AuditHistoryRead"}
     assert policy["AuditHistoryRead"] == {"dynamodb:Query"}
     (history,) = [s for s in execution_statements() if s.get("sid") == "AuditHistoryRead"]
-    assert history["resources"] == ["${var.pipeline_runs_table_arn}"]
-    assert named_blocks(TERRAFORM, "module")["orchestration"]["pipeline_runs_table_arn"] == "${module.metadata.table_arn}"
+    assert history["resources"] == ["${var.pipeline_runs_interval_index_arn}"]
+    assert named_blocks(TERRAFORM, "module")["orchestration"]["pipeline_runs_interval_index_arn"] == "${module.metadata.interval_index_arn}"
     assert policy["AuditStateMachine"] == {"states:StartExecution"}
     assert policy["GlueCrawlers"] == {"glue:StartCrawler", "glue:GetCrawler", "glue:GetCrawlerMetrics"}
     assert all(statement.get("effect", "Allow") == "Allow" for statement in execution_statements())
@@ -586,8 +586,11 @@ def lake_key_actions(module: str) -> list[str]:
 def test_pipeline_runs_table_fits_the_audit_item():
     table = typed_blocks(MODULES / "metadata", "resource", "aws_dynamodb_table")["pipeline_runs"]
     assert (table["hash_key"], table["range_key"]) == ("pipeline", "run_id")
-    (status_index,) = table["global_secondary_index"]
-    assert status_index["hash_key"] == "status"
+    status_index, interval_index = table["global_secondary_index"]
+    assert (status_index["name"], status_index["hash_key"], status_index["range_key"]) == ("status-index", "status", "started_at")
+    # audit_end's history read (lakehouse.platform.aws.audit.INTERVAL_INDEX).
+    assert (interval_index["name"], interval_index["hash_key"], interval_index["range_key"]) == (
+        "interval-index", "pipeline", "data_interval_start")
     assert table["point_in_time_recovery"][0]["enabled"] is True
     assert table["server_side_encryption"][0]["enabled"] is True
 

@@ -25,11 +25,25 @@ resource "aws_dynamodb_table" "pipeline_runs" {
     type = "S"
   }
 
+  attribute {
+    name = "data_interval_start"
+    type = "S"
+  }
+
   # "Which runs failed (or are still running), newest first" without scanning every pipeline.
   global_secondary_index {
     name            = "status-index"
     hash_key        = "status"
     range_key       = "started_at"
+    projection_type = "ALL"
+  }
+
+  # "A pipeline's runs of these intervals": each run's audit_end reads the anomaly window through
+  # it, so the read follows the window, not the years of runs in the pipeline's partition.
+  global_secondary_index {
+    name            = "interval-index"
+    hash_key        = "pipeline"
+    range_key       = "data_interval_start"
     projection_type = "ALL"
   }
 

@@ -122,11 +122,11 @@ data "aws_iam_policy_document" "execution" {
   }
 
   # audit_end compares the run's volumes with the previous intervals' (lakehouse.anomalies): one
-  # Query on the table's key; the state machine does every write.
+  # Query on the interval index; the state machine does every write.
   statement {
     sid       = "AuditHistoryRead"
     actions   = ["dynamodb:Query"]
-    resources = [var.pipeline_runs_table_arn]
+    resources = [var.pipeline_runs_interval_index_arn]
   }
 
   statement {

@@ -159,8 +159,8 @@ variable "audit_state_machine_name" {
   type        = string
 }
 
-variable "pipeline_runs_table_arn" {
-  description = "ARN of the pipeline-runs table, whose earlier items audit_end reads to spot volume anomalies."
+variable "pipeline_runs_interval_index_arn" {
+  description = "ARN of the pipeline-runs table's interval index, through which audit_end reads earlier items to spot volume anomalies."
   type        = string
 }
 

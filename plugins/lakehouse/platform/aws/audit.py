@@ -25,8 +25,10 @@ from lakehouse.platform.aws import rows_written
 from lakehouse.platform.steps import CONSERVATION_TASK, crawl_task_id
 
 START, END = "start", "end"
-# The pipeline-runs table's index by status and start time (terraform/modules/metadata).
+# The pipeline-runs table's indexes (terraform/modules/metadata): by status and start time, and by
+# pipeline and interval start.
 STATUS_INDEX = "status-index"
+INTERVAL_INDEX = "interval-index"
 # The end phase's attributes, which the state machine stores as JSON text (States.JsonToString).
 JSON_ATTRIBUTES = ("failed_tasks", "alerts", "models", "quarantine_reasons", "schema_drift", "conservation")
 # How far back audit_end reads the history, in intervals: the anomaly window and room for gaps.
@@ -49,14 +51,15 @@ def _items(pages) -> list[dict[str, Any]]:
 
 def interval_history(dynamodb: Any, table_name: str, pipeline: str, since: str, before: str) -> list[dict[str, Any]]:
     """The pipeline's audit items whose interval starts in [since, before): one Query on the
-    table's key, so a run reads its window, not the years of runs before it."""
+    interval index, so a run reads its window, not the years of runs before it."""
     pages = dynamodb.get_paginator("query").paginate(
         TableName=table_name,
-        KeyConditionExpression="pipeline = :pipeline",
-        FilterExpression="data_interval_start >= :since AND data_interval_start < :before",
+        IndexName=INTERVAL_INDEX,
+        KeyConditionExpression="pipeline = :pipeline AND data_interval_start BETWEEN :since AND :before",
         ExpressionAttributeValues={":pipeline": {"S": pipeline}, ":since": {"S": since}, ":before": {"S": before}},
     )
-    return _items(pages)
+    # BETWEEN includes its end: the runs of the interval that starts at ``before`` are not history.
+    return [item for item in _items(pages) if item["data_interval_start"] < before]
 
 
 def execution_name(dag_id: str, run_id: str, phase: str, try_number: int) -> str:

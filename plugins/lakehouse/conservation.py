@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 DUPLICATE = "duplicate"
 # The check's figures go to XCom under this key even when it fails, for the audit record.
@@ -160,6 +160,41 @@ def record(ledgers: list[Ledger], context: dict[str, Any], other_problems: Itera
     context["ti"].xcom_push(key=FIGURES_KEY, value={entry.table: entry.figures() for entry in ledgers})
     problems = [problem for entry in ledgers for problem in entry.problems()] + list(other_problems)
     return "conservation does not hold:\n" + "\n".join(problems) if problems else None
+
+
+def check(
+    context: dict[str, Any], crawl_task: str, dbt_group: str, count: Callable[[], tuple[list[Ledger], list[str]]]
+) -> list[Ledger]:
+    """The check task of either target, after every dbt task has ended, whatever its state.
+
+    When the run's dbt tasks all succeeded, figures that do not balance fail the task. When some
+    did not (a data test failed, and the models after it were not built), the figures are still
+    counted and recorded for the audit record, which tells how far the run got, but not judged: the
+    task ends skipped, so the maintenance after it does not run and the failure stays the dbt
+    task's. Without a successful crawl there is nothing to count. ``count`` returns the ledgers and
+    any problems found outside them."""
+    from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
+
+    ti = context["ti"]
+    states = ti.get_task_states(dag_id=ti.dag_id, run_ids=[ti.run_id]).get(ti.run_id, {})
+    if states.get(crawl_task) != "success":
+        raise AirflowSkipException(f"{crawl_task} did not succeed: no landed lines to account for")
+    unfinished = sorted(
+        task for task, state in states.items() if task.startswith(f"{dbt_group}.") and state in ("failed", "upstream_failed")
+    )
+    try:
+        ledgers, other_problems = count()
+    except Exception as error:
+        if not unfinished:
+            raise
+        raise AirflowSkipException(f"not counted, as {', '.join(unfinished)} did not succeed: {error}") from error
+    problems = record(ledgers, context, other_problems)
+    if unfinished:
+        raise AirflowSkipException(f"figures recorded for the audit, not judged: {', '.join(unfinished)} did not succeed")
+    if problems:
+        # Not retried: the same tables give the same figures; rerunning the date is the remedy.
+        raise AirflowFailException(problems)
+    return ledgers
 
 
 def quarantine_reasons(accounts: Iterable[Account], figures: dict[str, dict[str, Any]]) -> dict[str, dict[str, int]]:

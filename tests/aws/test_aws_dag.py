@@ -395,7 +395,7 @@ def test_conservation_is_checked_with_athena_and_its_figures_reach_the_audit_ite
     athena_results(moto_endpoint, LANDED, events, USERS_LANDED, USERS_FIGURES)
 
     with recorded_api_calls() as calls:
-        run = aws_dag(step="conservation").test(logical_date=LOGICAL)
+        run = aws_dag(EVENTS, "crawl", "conservation").test(logical_date=LOGICAL)
 
     assert run.state == "success"
     assert calls <= granted_actions()
@@ -448,7 +448,7 @@ def test_a_day_cut_to_a_tenth_alerts_in_the_item_and_on_the_topic_and_the_run_su
     athena_results(moto_endpoint, (("file", "n"), (RAW_FILE, 101)), events, USERS_LANDED, USERS_FIGURES)
 
     with recorded_api_calls() as calls:
-        run = aws_dag(step="conservation").test(logical_date=LOGICAL)
+        run = aws_dag(EVENTS, "crawl", "conservation").test(logical_date=LOGICAL)
 
     assert run.state == "success"
     assert "dynamodb:Query" in calls and calls <= granted_actions()
@@ -466,7 +466,7 @@ def test_a_file_dbt_read_short_fails_the_run_naming_it(aws_lake, moto_endpoint, 
               ("duplicates", None, 0))  # fmt: skip
     athena_results(moto_endpoint, LANDED, events, USERS_LANDED, USERS_FIGURES)
 
-    run = aws_dag(step="conservation").test(logical_date=LOGICAL)
+    run = aws_dag(EVENTS, "crawl", "conservation").test(logical_date=LOGICAL)
 
     assert run.state == "failed"
     assert run.get_task_instance("check_conservation").state == "failed"
@@ -588,3 +588,44 @@ def test_the_history_read_follows_the_window_not_the_years_of_runs(aws_lake):
         (start - timedelta(days=n)).isoformat() for n in range(HISTORY_INTERVALS, 0, -1)
     ]
     assert sum(scanned) <= HISTORY_INTERVALS + 1
+
+
+def test_a_failed_data_test_leaves_the_figures_in_the_item_unjudged_and_skips_maintenance(aws_lake, moto_endpoint):
+    """A dbt task fails between the crawl and the check: the check still counts with Athena and
+    records its figures in the item, ends skipped (the failure is the dbt task's), and the run and
+    its item are FAILED naming only that task."""
+    from airflow.providers.standard.operators.python import PythonOperator
+
+    users_short = (("figure", "file", "n"), ("read", f"s3://{LAKE}/raw/users/dt=2026-02-23/users.json", 10),
+                   ("in_mart", None, 0), ("quarantined", "malformed_json", 1), ("duplicates", None, 0))  # fmt: skip
+    events = (("figure", "file", "n"), ("read", RAW_FILE, 1000), ("in_mart", None, 0), ("duplicates", None, 0))
+    athena_results(moto_endpoint, LANDED, events, USERS_LANDED, users_short)
+    platform = AwsPlatform(get_settings(), get_aws_settings())
+
+    def failing_test():
+        raise RuntimeError("1 of 7 FAIL 2 unique_stg_raw_users_email")
+
+    schedule = CronTriggerTimetable(EVENTS.schedule, timezone="UTC", interval=EVENTS.interval)
+    with DAG(EVENTS.dag_id, schedule=schedule, start_date=EVENTS.start_date, default_args={"retries": 0}) as dag:
+        maintenance = platform.optimize("fct_events")
+        chain(
+            platform.audit_start(EVENTS), platform.crawl(EVENTS),
+            PythonOperator(task_id="dbt.stg_raw_users.test", python_callable=failing_test),
+            platform.conservation(EVENTS), maintenance, platform.audit_end(EVENTS),
+        )  # fmt: skip
+    for task in dag.tasks:
+        for attribute in ("waiter_delay", "poll_interval", "sleep_time"):
+            if hasattr(task, attribute):
+                setattr(task, attribute, 1)
+
+    run = dag.test(logical_date=LOGICAL)
+
+    states = {ti.task_id: ti.state for ti in run.get_task_instances()}
+    assert run.state == "failed"
+    assert (states["check_conservation"], states[maintenance.task_id]) == ("skipped", "skipped")
+    (item,) = items(aws_lake)
+    assert item["status"] == {"S": "FAILED"}
+    assert json.loads(item["failed_tasks"]["S"]) == ["dbt.stg_raw_users.test"]
+    figures = json.loads(item["conservation"]["S"])
+    assert (figures["events"]["read"], figures["events"]["in_mart"], figures["events"]["balanced"]) == (1000, 0, False)
+    assert (figures["users"]["in_mart"], figures["users"]["quarantined"]) == (0, 1)

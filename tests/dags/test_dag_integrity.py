@@ -114,11 +114,12 @@ def test_events_dag_graph(dagbag):
     assert "dbt.stg_raw_events.test" in dag.get_task("dbt.fct_events.run").upstream_task_ids
     assert "dbt.stg_raw_users.test" in dag.get_task("dbt.fct_events.run").upstream_task_ids
     assert "dbt.stg_raw_users.test" in dag.get_task("dbt.dim_users.run").upstream_task_ids
-    # Conservation is checked once every model and test has succeeded; then maintenance runs,
-    # vacuuming after compacting.
+    # Conservation is counted once every model and test has ended, whatever their states (judged
+    # only when they all succeeded); then maintenance runs, vacuuming after compacting.
     dbt_leaves = {"dbt.fct_events.test", "dbt.dim_users.test", "dbt.quarantine_raw_events_run",
                   "dbt.quarantine_raw_users_run", PRODUCER_DONE}
     assert dag.get_task("check_conservation").upstream_task_ids == dbt_leaves
+    assert dag.get_task("check_conservation").trigger_rule == "all_done"
     for mart in ("fct_events", "dim_users"):
         assert dag.get_task(f"maintenance.optimize_{mart}").upstream_task_ids == {"check_conservation"}
         assert dag.get_task(f"maintenance.optimize_{mart}").downstream_task_ids == {f"maintenance.vacuum_{mart}"}

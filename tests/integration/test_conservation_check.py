@@ -24,11 +24,12 @@ DAY = date(2026, 4, 2)
 
 
 def check_only_dag(settings) -> DAG:
-    """The events pipeline's audit steps around its conservation check, as the full DAG builds them."""
+    """The events pipeline's audit steps around its crawl and conservation check, as the full DAG
+    builds them (the check counts only after a successful crawl)."""
     platform = LocalPlatform(settings)
     schedule = CronTriggerTimetable(EVENTS.schedule, timezone="UTC", interval=EVENTS.interval)
     with DAG(EVENTS.dag_id, schedule=schedule, start_date=EVENTS.start_date, default_args={"retries": 0}) as dag:
-        platform.audit_start(EVENTS) >> platform.conservation(EVENTS) >> platform.audit_end(EVENTS)
+        platform.audit_start(EVENTS) >> platform.crawl(EVENTS) >> platform.conservation(EVENTS) >> platform.audit_end(EVENTS)
     return dag
 
 

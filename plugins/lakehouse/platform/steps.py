@@ -14,6 +14,9 @@ DBT_GROUP = "dbt"
 MAINTENANCE_GROUP = "maintenance"
 CONSERVATION_TASK = "check_conservation"
 AUDIT_END_TASK = "audit_end"
+# The check runs once every dbt task has ended, so a failed run still records its figures
+# (lakehouse.conservation.check).
+CONSERVATION_TRIGGER_RULE = "all_done"
 # The marts live in the curated layer (a Glue database on AWS, an Iceberg namespace locally).
 MARTS_SCHEMA = "curated"
 

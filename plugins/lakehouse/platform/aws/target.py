@@ -14,7 +14,6 @@ from airflow.providers.amazon.aws.operators.athena import AthenaOperator
 from airflow.providers.amazon.aws.operators.glue import GlueJobOperator
 from airflow.providers.amazon.aws.operators.glue_crawler import GlueCrawlerRunOperator
 from airflow.sdk import BaseOperator
-from airflow.sdk.exceptions import AirflowFailException
 from airflow.task.trigger_rule import TriggerRule
 
 from lakehouse import alerts, conservation
@@ -25,6 +24,8 @@ from lakehouse.platform.steps import (
     AUDIT_END_TASK,
     AUDIT_START_TASK,
     CONSERVATION_TASK,
+    CONSERVATION_TRIGGER_RULE,
+    DBT_GROUP,
     MARTS_SCHEMA,
     clean_task_id,
     crawl_task_id,
@@ -122,22 +123,23 @@ class AthenaConservationOperator(AwsBaseOperator[AthenaHook]):
 
     def execute(self, context):
         start, end = context["data_interval_start"].date(), context["data_interval_end"].date()
-        ledgers = [
-            conservation.ledger(
-                account,
-                {file: int(n) for file, n in self._rows(conservation.landed_sql(account, start, end))},
-                [(figure, file, int(n)) for figure, file, n in self._rows(conservation.figures_sql(account, start, end))],
-            )
-            for account in self.accounts
-        ]
-        at_crawl = context["ti"].xcom_pull(task_ids=self.crawl_task_id, key=conservation.LISTING_KEY) or {}
-        days = interval_days(context["data_interval_start"], context["data_interval_end"])
-        tables = [account.raw_table for account in self.accounts]
-        now = raw_file_versions(self.s3_hook.get_conn(), self.raw_uri, tables, days)
-        problems = conservation.record(ledgers, context, conservation.listing_problems(at_crawl, now))
-        if problems:
-            # Not retried: the same tables give the same figures; rerunning the date is the remedy.
-            raise AirflowFailException(problems)
+
+        def count() -> tuple[list[conservation.Ledger], list[str]]:
+            ledgers = [
+                conservation.ledger(
+                    account,
+                    {file: int(n) for file, n in self._rows(conservation.landed_sql(account, start, end))},
+                    [(figure, file, int(n)) for figure, file, n in self._rows(conservation.figures_sql(account, start, end))],
+                )
+                for account in self.accounts
+            ]
+            at_crawl = context["ti"].xcom_pull(task_ids=self.crawl_task_id, key=conservation.LISTING_KEY) or {}
+            days = interval_days(context["data_interval_start"], context["data_interval_end"])
+            tables = [account.raw_table for account in self.accounts]
+            now = raw_file_versions(self.s3_hook.get_conn(), self.raw_uri, tables, days)
+            return ledgers, conservation.listing_problems(at_crawl, now)
+
+        conservation.check(context, self.crawl_task_id, DBT_GROUP, count)
 
     @cached_property
     def s3_hook(self) -> S3Hook:
@@ -240,6 +242,7 @@ class AwsPlatform:
             workgroup=self.aws.athena_workgroup,
             output_location=f"{self.aws.athena_results_uri.rstrip('/')}/conservation/",
             region_name=self.aws.region,
+            trigger_rule=CONSERVATION_TRIGGER_RULE,
         )
 
     def _athena(self, task_id: str, query: str) -> BaseOperator:

@@ -20,6 +20,8 @@ from lakehouse.platform.steps import (
     AUDIT_END_TASK,
     AUDIT_START_TASK,
     CONSERVATION_TASK,
+    CONSERVATION_TRIGGER_RULE,
+    DBT_GROUP,
     MARTS_SCHEMA,
     clean_task_id,
     crawl_task_id,
@@ -118,19 +120,19 @@ def check_conservation(pipeline_name: str, **context: Any) -> None:
     settings = get_settings()
     start, end = context["data_interval_start"].date(), context["data_interval_end"].date()
     days = {day.isoformat() for day in interval_days(context["data_interval_start"], context["data_interval_end"])}
-    with warehouse_lock.hold(settings.duckdb_path), duckdb.connect(str(settings.duckdb_path), read_only=True) as con:
-        ledgers = [
-            conservation.ledger(
-                account,
-                crawler.landed_lines(settings.crawler_catalog_path, account.raw_table, days),
-                con.execute(conservation.figures_sql(account, start, end)).fetchall(),
-            )
-            for account in pipeline.accounts
-        ]
-    problems = conservation.record(ledgers, context)
-    if problems:
-        # Not retried: the same tables give the same figures; rerunning the date is the remedy.
-        raise AirflowFailException(problems)
+
+    def count() -> tuple[list[conservation.Ledger], list[str]]:
+        with warehouse_lock.hold(settings.duckdb_path), duckdb.connect(str(settings.duckdb_path), read_only=True) as con:
+            return [
+                conservation.ledger(
+                    account,
+                    crawler.landed_lines(settings.crawler_catalog_path, account.raw_table, days),
+                    con.execute(conservation.figures_sql(account, start, end)).fetchall(),
+                )
+                for account in pipeline.accounts
+            ], []
+
+    ledgers = conservation.check(context, crawl_task_id(pipeline), DBT_GROUP, count)
     log.info("conservation holds: %s", {entry.table: entry.figures() for entry in ledgers})
 
 
@@ -270,6 +272,7 @@ class LocalPlatform:
             python_callable=check_conservation,
             op_kwargs={"pipeline_name": pipeline.name},
             pool=DUCKDB_POOL,
+            trigger_rule=CONSERVATION_TRIGGER_RULE,
         )
 
     def optimize(self, mart: str) -> BaseOperator:

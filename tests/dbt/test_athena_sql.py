@@ -1,14 +1,12 @@
 """The aws target's SQL, checked offline: dbt-athena compiles every model and test with dummy
-credentials and no cache population, and sqlglot's Athena dialect must parse each statement and
-know every function in it by the name it is called. A DuckDB-only function that escaped its
-dispatch macro shows up as a function the Athena dialect does not know, or knows under another
-name (DuckDB's array_length is Athena's cardinality)."""
+credentials and no cache population, and each compiled file must be Athena SQL (athena_dialect).
+The statements dbt-athena runs around them (MERGE, DELETE, the table swap) are checked in
+tests/aws/test_athena_statements.py."""
 
 from __future__ import annotations
 
 import json
 import os
-import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -19,6 +17,8 @@ from sqlglot import exp
 
 from lakehouse.config import get_settings
 from lakehouse.paths import venv_executable
+
+from athena_dialect import respelled_functions, unknown_functions
 
 # What Airflow passes to dbt for a run (lakehouse.dag.dbt_cosmos.RUN_ENV).
 INTERVAL = {
@@ -44,35 +44,8 @@ def compile_project(target: str, target_path: Path) -> list[Path]:
     return sorted((target_path / "compiled").rglob("*.sql"))
 
 
-def unknown_functions(sql_files: list[Path]) -> dict[str, set[str]]:
-    """Per file, the functions Athena's dialect does not know (every statement must parse)."""
-    found = {}
-    for path in sql_files:
-        names = {
-            node.name.lower()
-            for tree in sqlglot.parse(path.read_text(), read="athena", error_level=sqlglot.ErrorLevel.RAISE)
-            for node in tree.find_all(exp.Anonymous)
-        }
-        if names:
-            found[path.name] = names
-    return found
-
-
-_CALLED = re.compile(r"\b([A-Za-z_][A-Za-z0-9_]*)\s*\(")
-
-
-def respelled_functions(sql_files: list[Path]) -> dict[str, set[str]]:
-    """Per file, the functions called by a name that Athena's dialect writes differently: sqlglot
-    reads DuckDB's spelling into a function Athena has under its own name, so only the names
-    called in the file and missing from Athena's rendering of it tell the two apart."""
-    found = {}
-    for path in sql_files:
-        source = path.read_text()
-        rendered = " ".join(tree.sql(dialect="athena") for tree in sqlglot.parse(source, read="athena"))
-        names = {name.lower() for name in _CALLED.findall(source)} - {name.lower() for name in _CALLED.findall(rendered)}
-        if names:
-            found[path.name] = names
-    return found
+def sources(sql_files: list[Path]) -> dict[str, str]:
+    return {path.name: path.read_text() for path in sql_files}
 
 
 @pytest.fixture(scope="module")
@@ -85,8 +58,8 @@ def test_every_aws_statement_parses_as_athena_sql(aws_compiled):
     _, compiled = aws_compiled
     # events: 8 models + 25 data tests; nyc_taxi: 5 models + 15 data tests + 4 business rules
     assert len(compiled) == 57
-    assert unknown_functions(compiled) == {}
-    assert respelled_functions(compiled) == {}
+    assert unknown_functions(sources(compiled)) == {}
+    assert respelled_functions(sources(compiled)) == {}
 
 
 def test_interval_tables_use_strategies_athena_accepts_for_iceberg(aws_compiled):
@@ -118,7 +91,7 @@ def test_interval_tables_use_strategies_athena_accepts_for_iceberg(aws_compiled)
 
 def test_the_check_catches_duckdb_functions(lake_env, tmp_path):
     """Negative control: the local target's SQL uses DuckDB's JSON and time functions."""
-    found = unknown_functions(compile_project("local", tmp_path / "local"))
+    found = unknown_functions(sources(compile_project("local", tmp_path / "local")))
     assert {"json_extract_string", "json_valid", "to_minutes"} <= set().union(*found.values())
 
 
@@ -134,8 +107,8 @@ def test_a_duckdb_function_slipped_into_an_athena_macro_fails_the_check(lake_env
     macros.write_text(macros.read_text().replace(original, f"array_length(split({{{{ record }}}}, ',')) > 0 and {original}", 1))
     monkeypatch.setenv("LAKEHOUSE_DBT_PROJECT_DIR", str(project))
     compiled = compile_project("aws", tmp_path / "aws")
-    assert unknown_functions(compiled) == {}
-    found = respelled_functions(compiled)
+    assert unknown_functions(sources(compiled)) == {}
+    found = respelled_functions(sources(compiled))
     assert found and {"array_length"} == set().union(*found.values())
     assert "int_events_checked.sql" in found
 

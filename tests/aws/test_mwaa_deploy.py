@@ -663,3 +663,14 @@ def test_the_mwaa_environment_provides_what_the_dags_import_on_the_aws_target(mw
     # The local target's engines never load there.
     assert not {"duckdb", "pyiceberg", "dbt-core"} & needed
     assert sorted(needed - set(environment)) == []
+
+
+def test_outputs_of_another_environment_are_refused_before_anything_is_read(tmp_path, monkeypatch):
+    """Terraform's outputs file names the bucket of the environment whose state wrote it: a deploy
+    to another environment stops there, naming the file and the bucket."""
+    bucket = "lakehouse-sandbox-mwaa-123456789012"
+    outputs = write_outputs(tmp_path / "terraform-outputs.json", bucket)
+    monkeypatch.setenv("LAKEHOUSE_AWS_OUTPUTS", str(outputs))
+    with pytest.raises(mwaa_deploy.DeployError, match=f"another environment than prod \\(bucket {bucket}\\)"):
+        mwaa_deploy.target_from_outputs("prod")
+    assert mwaa_deploy.target_from_outputs("sandbox").bucket == bucket

@@ -201,15 +201,15 @@ RESENT = {
 }
 
 
-def _build_days(root, order: list[date]) -> dict:
-    """Land both days, then build them in the given order as their runs would."""
+def _build_days(root, order: list[date], landed: dict[date, list[str]] = RESENT) -> dict:
+    """Land the days' events, then build them in the given order as their runs would."""
     patch = pytest.MonkeyPatch()
     patch.setenv("LAKEHOUSE_HOME", str(root))
     from lakehouse.config import get_settings
 
     settings = get_settings()
     settings.ensure_local_dirs()
-    for day, lines in RESENT.items():
+    for day, lines in landed.items():
         partition = settings.raw_dir / "events" / f"dt={day}"
         partition.mkdir(parents=True)
         (partition / "a.json").write_text("".join(text + "\n" for text in lines))
@@ -266,3 +266,14 @@ def test_the_outcome_does_not_depend_on_the_order_the_days_are_built_or_rebuilt(
     assert resent["out of order"]["quarantine"] == resent["in order"]["quarantine"]
     assert resent["rerun"]["events"] == resent["in order"]["events"]
     assert resent["rerun"]["quarantine"] == resent["in order"]["quarantine"]
+
+
+def test_a_copy_resent_later_than_the_look_back_window_is_loaded_again(tmp_path):
+    """With the default window of one partition, a copy landed two days after the first is not
+    compared with it: both days keep the event (the window bounds what each run reads)."""
+    later = date.fromordinal(DAY.toordinal() + 2)
+    landed = {DAY: [event("e-again")], later: [event("e-again", timestamp=f"{later}T08:00:00Z")]}
+    built = _build_days(tmp_path, [DAY, later], landed)
+    assert all(set(status.values()) <= {"success", "pass"} for status in built["statuses"])
+    assert built["events"] == [("e-again", str(DAY)), ("e-again", str(later))]
+    assert built["quarantine"] == []

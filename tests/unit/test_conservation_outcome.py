@@ -75,3 +75,17 @@ def test_without_a_successful_crawl_nothing_is_counted(state):
     with pytest.raises(AirflowSkipException, match="crawl_raw did not succeed"):
         check()
     assert ti.pushed == {}
+
+
+def test_a_raw_file_gone_or_changed_since_the_crawl_listed_it_is_named():
+    """On AWS Athena reads the raw files as they are when dbt runs: the crawl's listing (file ->
+    ETag) against S3 at check time names each file gone or changed, and no other."""
+    at_crawl = {"s3://lake/raw/events/dt=2026-02-23/a.json": "e1", "s3://lake/raw/events/dt=2026-02-23/b.json": "e2",
+                "s3://lake/raw/events/dt=2026-02-23/c.json": "e3"}  # fmt: skip
+    now = {"s3://lake/raw/events/dt=2026-02-23/a.json": "e1", "s3://lake/raw/events/dt=2026-02-23/b.json": "e2-new",
+           "s3://lake/raw/events/dt=2026-02-23/d.json": "e4"}  # fmt: skip
+    assert conservation.listing_problems(at_crawl, now) == [
+        "s3://lake/raw/events/dt=2026-02-23/b.json changed after the crawl listed it; rerun the date",
+        "s3://lake/raw/events/dt=2026-02-23/c.json was listed by the crawl and is gone: its lines are not in the run; rerun the date",
+    ]
+    assert conservation.listing_problems(at_crawl, {**at_crawl, "s3://lake/raw/events/dt=2026-02-23/d.json": "e4"}) == []

@@ -129,6 +129,19 @@ data "aws_iam_policy_document" "execution" {
     resources = [var.pipeline_runs_interval_index_arn]
   }
 
+  # The table is encrypted with the lake key: DynamoDB decrypts what the Query reads with it.
+  statement {
+    sid       = "KmsForAuditHistory"
+    actions   = ["kms:Decrypt"]
+    resources = [var.kms_key_arn]
+
+    condition {
+      test     = "StringEquals"
+      variable = "kms:ViaService"
+      values   = ["dynamodb.${var.aws.region}.amazonaws.com"]
+    }
+  }
+
   statement {
     sid       = "FailureAlerts"
     actions   = ["sns:Publish"]

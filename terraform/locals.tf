@@ -54,7 +54,9 @@ locals {
     },
   )
 
-  # The lake key's use through S3 (lake_key_through_s3): the crawlers read, the Glue job also writes.
+  # The lake key's use through S3 (lake_key_through_s3): the crawlers read, the Glue job also writes;
+  # and through DynamoDB (lake_key_through_dynamodb): the MWAA role reads the pipeline-runs table,
+  # the audit state machine writes it.
   lake_key_actions = {
     read       = ["kms:Decrypt"]
     read_write = ["kms:Decrypt", "kms:GenerateDataKey"]

@@ -74,6 +74,24 @@ data "aws_iam_policy_document" "lake_key_through_s3" {
   }
 }
 
+# The pipeline-runs table is encrypted with the lake key: its writer and its reader use the key
+# through DynamoDB and no other way.
+data "aws_iam_policy_document" "lake_key_through_dynamodb" {
+  for_each = local.lake_key_actions
+
+  statement {
+    sid       = "LakeKeyThroughDynamoDB"
+    actions   = each.value
+    resources = [module.storage.kms_key_arn]
+
+    condition {
+      test     = "StringEquals"
+      variable = "kms:ViaService"
+      values   = ["dynamodb.${local.aws.region}.amazonaws.com"]
+    }
+  }
+}
+
 module "storage" {
   source = "./modules/storage"
 
@@ -135,8 +153,8 @@ module "metadata" {
 module "workflow" {
   source = "./modules/workflow"
 
-  aws          = local.aws
-  trust_policy = data.aws_iam_policy_document.service_trust["step_functions"].json
+  trust_policy     = data.aws_iam_policy_document.service_trust["step_functions"].json
+  table_key_policy = data.aws_iam_policy_document.lake_key_through_dynamodb["read_write"].json
 
   state_machine_name = local.names.audit_state_machine
   table_name         = module.metadata.table_name
@@ -161,6 +179,7 @@ module "orchestration" {
   execution_trust_policy = data.aws_iam_policy_document.service_trust["mwaa"].json
   flow_logs_trust_policy = data.aws_iam_policy_document.service_trust["vpc_flow_logs"].json
   alerts_tls_only_policy = data.aws_iam_policy_document.tls_only["alerts"].json
+  table_key_policy       = data.aws_iam_policy_document.lake_key_through_dynamodb["read"].json
 
   environment_name                 = local.names.mwaa_environment
   airflow_version                  = var.airflow_version

@@ -473,13 +473,18 @@ def test_execution_policy_covers_each_concern_and_nothing_else():
     # items, by the table's key, from the one table.
     assert {sid for sid, actions in policy.items() if any(a.startswith("dynamodb:") for a in actions)} == {"AuditHistoryRead"}
     assert policy["AuditHistoryRead"] == {"dynamodb:Query"}
-    # The table is encrypted with the lake key (the metadata module's kms_key_arn): reading it
-    # needs the key through DynamoDB, and only that.
-    assert named_blocks(TERRAFORM, "module")["metadata"]["kms_key_arn"] == named_blocks(TERRAFORM, "module")["orchestration"]["kms_key_arn"]
-    (history_key,) = [s for s in execution_statements() if s.get("sid") == "KmsForAuditHistory"]
-    assert (history_key["actions"], history_key["resources"]) == (["kms:Decrypt"], ["${var.kms_key_arn}"])
-    assert history_key["condition"] == [{"test": "StringEquals", "variable": "kms:ViaService",
-                                         "values": ["dynamodb.${var.aws.region}.amazonaws.com"]}]
+    # The table is encrypted with the lake key: reading it needs the key through DynamoDB, and
+    # only to decrypt; the state machine that writes it also generates data keys.
+    modules = named_blocks(TERRAFORM, "module")
+    assert modules["metadata"]["kms_key_arn"] == "${module.storage.kms_key_arn}"
+    through = '${data.aws_iam_policy_document.lake_key_through_dynamodb["%s"].json}'
+    assert (modules["orchestration"]["table_key_policy"], modules["workflow"]["table_key_policy"]) == (
+        through % "read", through % "read_write")
+    assert module_locals("root")["lake_key_actions"]["read"] == ["kms:Decrypt"]
+    (statement,) = typed_blocks(TERRAFORM, "data", "aws_iam_policy_document")["lake_key_through_dynamodb"]["statement"]
+    assert statement["resources"] == ["${module.storage.kms_key_arn}"]
+    assert statement["condition"] == [{"test": "StringEquals", "variable": "kms:ViaService",
+                                       "values": ["dynamodb.${local.aws.region}.amazonaws.com"]}]
     (history,) = [s for s in execution_statements() if s.get("sid") == "AuditHistoryRead"]
     assert history["resources"] == ["${var.pipeline_runs_interval_index_arn}"]
     assert named_blocks(TERRAFORM, "module")["orchestration"]["pipeline_runs_interval_index_arn"] == "${module.metadata.interval_index_arn}"

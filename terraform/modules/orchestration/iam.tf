@@ -11,6 +11,10 @@ resource "aws_iam_role" "execution" {
 
 # Each statement is one concern; actions are literal lists so that tests can read them.
 data "aws_iam_policy_document" "execution" {
+  # audit_end's Query reads the encrypted pipeline-runs table: its key, through DynamoDB only
+  # (the root's lake_key_through_dynamodb).
+  source_policy_documents = [var.table_key_policy]
+
   statement {
     sid       = "AirflowMetrics"
     actions   = ["airflow:PublishMetrics"]
@@ -127,19 +131,6 @@ data "aws_iam_policy_document" "execution" {
     sid       = "AuditHistoryRead"
     actions   = ["dynamodb:Query"]
     resources = [var.pipeline_runs_interval_index_arn]
-  }
-
-  # The table is encrypted with the lake key: DynamoDB decrypts what the Query reads with it.
-  statement {
-    sid       = "KmsForAuditHistory"
-    actions   = ["kms:Decrypt"]
-    resources = [var.kms_key_arn]
-
-    condition {
-      test     = "StringEquals"
-      variable = "kms:ViaService"
-      values   = ["dynamodb.${var.aws.region}.amazonaws.com"]
-    }
   }
 
   statement {

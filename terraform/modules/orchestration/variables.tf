@@ -208,3 +208,8 @@ variable "alerts_tls_only_policy" {
   description = "A policy document whose statement denies publishing to the alerts topic without TLS; the topic policy includes it."
   type        = string
 }
+
+variable "table_key_policy" {
+  description = "IAM policy JSON that lets the MWAA role decrypt the pipeline-runs table's items through DynamoDB only."
+  type        = string
+}

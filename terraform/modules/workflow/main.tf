@@ -13,24 +13,15 @@ resource "aws_iam_role" "audit" {
 }
 
 data "aws_iam_policy_document" "audit" {
+  # The table's key, through DynamoDB only (the root's lake_key_through_dynamodb).
+  source_policy_documents = [var.table_key_policy]
+
   # Exactly the two service integrations the ASL template calls (putItem, updateItem); a test
   # keeps this list equal to the template's Task states.
   statement {
     sid       = "WriteRunItems"
     actions   = ["dynamodb:PutItem", "dynamodb:UpdateItem"]
     resources = [var.table_arn]
-  }
-
-  statement {
-    sid       = "EncryptedTable"
-    actions   = ["kms:GenerateDataKey", "kms:Decrypt"]
-    resources = [var.kms_key_arn]
-
-    condition {
-      test     = "StringEquals"
-      variable = "kms:ViaService"
-      values   = ["dynamodb.${var.aws.region}.amazonaws.com"]
-    }
   }
 
   # Step Functions sets up log delivery with the role's credentials; these CloudWatch Logs

@@ -29,12 +29,12 @@ variable "log_retention_days" {
   }
 }
 
-variable "aws" {
-  description = "Account id, partition and region that the module builds its ARNs from, read once by the root module."
-  type        = object({ account_id = string, partition = string, region = string })
-}
-
 variable "trust_policy" {
   description = "Trust policy (JSON) of the state machine's role: Step Functions may assume it for this state machine only."
+  type        = string
+}
+
+variable "table_key_policy" {
+  description = "IAM policy JSON that lets the state machine's role use the table's KMS key through DynamoDB only."
   type        = string
 }

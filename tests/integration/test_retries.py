@@ -7,7 +7,9 @@ injected into that dbt process only (a sitecustomize on its PYTHONPATH):
   model failed and builds what does not depend on it;
 - kill: dbt is SIGKILLed at the moment pyiceberg commits the model's new snapshot, after its data
   files are written. Right after the kill, the stand-in reads the table from outside and records
-  what it sees, so the test knows the state the retry started from.
+  what it sees, so the test knows the state the retry started from;
+- statement: for a model that lives in DuckDB only, its first statement that writes raises, as a
+  dropped connection would; dbt reports the model failed and skips what depends on it.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ pytestmark = pytest.mark.e2e
 
 DAY1 = date(2026, 5, 4)
 DAY2 = DAY1 + timedelta(days=1)
+DAY3 = DAY2 + timedelta(days=1)
 PRODUCER = "dbt.dbt_producer_watcher"
 
 # The model's schema update commits first; the fault waits for the commit that adds its snapshot,
@@ -58,6 +61,24 @@ def _fault_at_the_snapshot_commit(self):
 
 
 pyiceberg.table.Transaction.commit_transaction = _fault_at_the_snapshot_commit
+
+import dbt.adapters.sql.connections as _sql
+
+_add_query = _sql.SQLConnectionManager.add_query
+_raised = []
+
+
+def _fault_at_the_models_first_write(self, sql, *args, **kwargs):
+    model = os.environ["LAKEHOUSE_TEST_FAULT_MODEL"]
+    # After dbt's query comment.
+    writes = sql.split("*/", 1)[-1].lstrip().lower().startswith(("create", "insert"))
+    if os.environ["LAKEHOUSE_TEST_FAULT_MODE"] == "statement" and not _raised and writes and model in sql:
+        _raised.append(sql)
+        raise ConnectionResetError("connection reset by peer (injected)")
+    return _add_query(self, sql, *args, **kwargs)
+
+
+_sql.SQLConnectionManager.add_query = _fault_at_the_models_first_write
 """
 
 STAND_IN = """#!{python}
@@ -112,7 +133,7 @@ def lake(airflow_db, tmp_path_factory):
     patch.setenv("LAKEHOUSE_RETRY_DELAY_SECONDS", "1")
     settings = get_settings()
     settings.ensure_local_dirs()
-    report = generator.generate(settings.raw_dir, start=DAY1, days=2, events_per_day=120, users=40, seed=5)
+    report = generator.generate(settings.raw_dir, start=DAY1, days=3, events_per_day=120, users=40, seed=5)
 
     from lakehouse.dag.factory import build_dag
 
@@ -206,6 +227,34 @@ def test_a_build_killed_mid_commit_leaves_the_previous_snapshot_and_its_retry_co
     assert not written_by_killed_attempt & _files_in_any_snapshot(table), "no snapshot uses the killed attempt's files"
     item = LocalAuditStore(settings.audit_db_path).get("events", dag_run.run_id)
     assert item["status"] == "SUCCEEDED"
+
+
+def test_models_after_a_failed_upstream_build_themselves_once_it_has_succeeded_on_retry(lake):
+    """The build meets a transient fault in int_users_checked, so dbt skips everything after it.
+    Its task fails, and its retry builds it alone; then each model the build skipped is built by
+    its own task on that task's first try, and its tests with it: no second build, no model twice."""
+    settings, report = lake["settings"], lake["report"]
+    dag_run, calls = lake["run"](DAY3, "int_users_checked", "statement")
+    tries = {ti.task_id: (ti.state, ti.try_number) for ti in dag_run.get_task_instances()}
+
+    assert dag_run.state == "success"
+    assert tries["dbt.int_users_checked_run"] == ("success", 2)
+    after = ("stg_raw_users", "dim_users", "fct_events")
+    for model in after:
+        assert tries[f"dbt.{model}.run"] == ("success", 1), model
+        assert tries[f"dbt.{model}.test"] == ("success", 1), model
+    assert tries["dbt.quarantine_raw_users_run"] == ("success", 1)
+    runs = _model_calls(calls)
+    assert runs[("build", "tag:events")] == 1
+    assert {model: runs[("run", model)] for model in ("int_users_checked", *after, "quarantine_raw_users")} == {
+        model: 1 for model in ("int_users_checked", *after, "quarantine_raw_users")
+    }
+    assert {model: runs[("test", model)] for model in after} == {model: 1 for model in after}
+    # What the build did not skip is not built again.
+    assert runs[("run", "int_events_checked")] == runs[("run", "stg_raw_events")] == 0
+    events = _fct_events(settings).scan().to_arrow()
+    on_day = events.filter(pc.equal(events["event_date"], DAY3))
+    assert sorted(on_day["event_id"].to_pylist()) == sorted(report.expected_event_ids[DAY3])
 
 
 def _parquet_files(table) -> list[str]:

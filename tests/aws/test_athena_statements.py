@@ -108,10 +108,11 @@ def statements(moto_endpoint, tmp_path_factory):
     start_query = athena_models.AthenaBackend.start_query_execution
     query_results = athena_models.AthenaBackend.get_query_results
 
-    failures = []
+    failures, sent = [], []
 
     def start_query_execution(backend, query, *args, **kwargs):
         if backend.region_name == REGION:
+            sent.append(query)
             try:
                 AthenaCatalog(backend.account_id, backend.region_name).apply(query)
             except Exception as error:  # moto would answer 500 and dbt retry: say what failed here
@@ -132,10 +133,10 @@ def statements(moto_endpoint, tmp_path_factory):
         patch.setattr(athena_models.AthenaBackend, "start_query_execution", start_query_execution)
         patch.setattr(athena_models.AthenaBackend, "get_query_results", get_query_results)
         for name, interval in (("first", FIRST), ("incremental", NEXT)):
-            before = set(athena.list_query_executions(WorkGroup=WORKGROUP)["QueryExecutionIds"])
+            sent.clear()
             dbt_run(moto_endpoint, interval, tmp_path_factory.mktemp(name), failures)
-            ids = [i for i in athena.list_query_executions(WorkGroup=WORKGROUP)["QueryExecutionIds"] if i not in before]
-            captured[name] = [athena.get_query_execution(QueryExecutionId=i)["QueryExecution"]["Query"] for i in ids]
+            # In the order Athena received them (one dbt thread).
+            captured[name] = list(sent)
     return captured
 
 

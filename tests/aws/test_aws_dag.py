@@ -629,3 +629,21 @@ def test_a_failed_data_test_leaves_the_figures_in_the_item_unjudged_and_skips_ma
     figures = json.loads(item["conservation"]["S"])
     assert (figures["events"]["read"], figures["events"]["in_mart"], figures["events"]["balanced"]) == (1000, 0, False)
     assert (figures["users"]["in_mart"], figures["users"]["quarantined"]) == (0, 1)
+
+
+def test_an_unreadable_history_is_a_warning_in_the_item_not_a_failed_run(aws_lake, moto_endpoint, monkeypatch):
+    """The volume comparison is advisory: when the earlier items cannot be read (here the table's
+    name points nowhere, as a deploy ahead of Terraform's index would), the run succeeds and its
+    item says the comparison was not made."""
+    monkeypatch.setenv("LAKEHOUSE_AWS_PIPELINE_RUNS_TABLE", "no-such-table")
+    athena_results(moto_endpoint, LANDED, (("figure", "file", "n"), ("read", RAW_FILE, 1000), ("in_mart", None, 1000),
+                                           ("duplicates", None, 0)), USERS_LANDED, USERS_FIGURES)  # fmt: skip
+
+    run = aws_dag(EVENTS, "crawl", "conservation").test(logical_date=LOGICAL)
+
+    assert run.state == "success"
+    (item,) = items(aws_lake)
+    assert item["status"] == {"S": "SUCCEEDED"}
+    (warning,) = json.loads(item["alerts"]["S"])
+    assert warning.startswith("volume anomalies not checked: the earlier intervals' audit items could not be read")
+    assert alerts(aws_lake) == []

@@ -45,7 +45,8 @@ def compile_project(target: str, target_path: Path) -> list[Path]:
 
 
 def sources(sql_files: list[Path]) -> dict[str, str]:
-    return {path.name: path.read_text() for path in sql_files}
+    """Each compiled file's SQL by its path below compiled/lakehouse/ (names may repeat across folders)."""
+    return {path.as_posix().split("/compiled/lakehouse/", 1)[-1]: path.read_text() for path in sql_files}
 
 
 @pytest.fixture(scope="module")
@@ -110,7 +111,7 @@ def test_a_duckdb_function_slipped_into_an_athena_macro_fails_the_check(lake_env
     assert unknown_functions(sources(compiled)) == {}
     found = respelled_functions(sources(compiled))
     assert found and {"array_length"} == set().union(*found.values())
-    assert "int_events_checked.sql" in found
+    assert "models/intermediate/events/int_events_checked.sql" in found
 
 
 def unpruned_raw_scans(sql_files: list[Path], raw_schema: str = "raw", partition: str = "dt") -> list[str]:

@@ -15,6 +15,7 @@ from airflow.providers.amazon.aws.hooks.base_aws import AwsBaseHook
 from airflow.providers.amazon.aws.operators.step_function import StepFunctionStartExecutionOperator
 from airflow.sdk.exceptions import AirflowFailException
 from boto3.dynamodb.types import TypeDeserializer
+from botocore.exceptions import ClientError
 
 from lakehouse import alerts, audit, conservation
 from lakehouse.alerts import failed_task_ids
@@ -95,12 +96,19 @@ class AuditExecutionOperator(StepFunctionStartExecutionOperator):
         self.pipeline_runs_table = pipeline_runs_table
         self.alerts_topic_arn = alerts_topic_arn
 
-    def _earlier_successes(self, item: dict[str, Any], context: dict[str, Any]) -> list[dict[str, Any]]:
+    def _volume_anomalies(self, models: dict[str, Any], item: dict[str, Any], context: dict[str, Any]) -> list[str]:
+        """The run's volume anomalies against the previous intervals' items. The comparison is
+        advisory: a history that cannot be read (say, a deploy ahead of the table's index) is a
+        warning in the record, not a failed run."""
         start, end = context["data_interval_start"], context["data_interval_end"]
         since = (start - HISTORY_INTERVALS * (end - start)).isoformat()
         dynamodb = AwsBaseHook(aws_conn_id=self.aws_conn_id, client_type="dynamodb", region_name=self.region_name).conn
-        history = interval_history(dynamodb, self.pipeline_runs_table, self.pipeline, since, item["data_interval_start"])
-        return audit.earlier_successes(history, item)
+        try:
+            history = interval_history(dynamodb, self.pipeline_runs_table, self.pipeline, since, item["data_interval_start"])
+        except ClientError as error:
+            self.log.warning("earlier audit items not read: %s", error)
+            return [f"volume anomalies not checked: the earlier intervals' audit items could not be read ({error})"]
+        return volume_anomalies(models, audit.earlier_successes(history, item), get_settings().anomaly_factor)
 
     def _item(self, context: dict[str, Any]) -> dict[str, Any]:
         item = audit.start_item_for_run(self.pipeline, "aws", context)
@@ -117,9 +125,7 @@ class AuditExecutionOperator(StepFunctionStartExecutionOperator):
         # A failed run's counts are partial: it alerts as a failure, not as an anomaly. A run that
         # counted no rows has nothing to compare, and reads no history.
         counted = any(interval_rows(counts) is not None for counts in models.values())
-        outliers = [] if failed or not counted else volume_anomalies(
-            models, self._earlier_successes(item, context), get_settings().anomaly_factor
-        )
+        outliers = [] if failed or not counted else self._volume_anomalies(models, item, context)
         return audit.end_item(
             item,
             failed_tasks=failed,

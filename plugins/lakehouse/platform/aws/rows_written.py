@@ -11,12 +11,17 @@ audit end reads them back; for a model built twice, the later process's count is
 from __future__ import annotations
 
 import json
+import logging
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Iterable
 
 from cosmos.constants import PRODUCER_WATCHER_TASK_ID
+from cosmos.operators._watcher.state import safe_xcom_push
 
 from lakehouse.platform.steps import DBT_GROUP
+
+log = logging.getLogger(__name__)
 
 XCOM_KEY = "rows_written"
 PRODUCER_TASK = f"{DBT_GROUP}.{PRODUCER_WATCHER_TASK_ID}"
@@ -36,25 +41,32 @@ def model_rows(run_results: dict[str, Any]) -> dict[str, int]:
 
 def publish(project_dir: str, context: Any, **_: Any) -> None:
     """Cosmos's callback after a dbt command (``callback`` of the dbt operators): the counts of the
-    models this process built, stamped with when dbt wrote them."""
+    models this process built, stamped with when dbt wrote them. A count is a figure for the
+    audit record: when it cannot be read, the task says so in its log and its outcome stays dbt's.
+    Cosmos's own push keeps the value in the producer's backup, which its retry restores."""
     path = Path(project_dir) / "target" / "run_results.json"
     if not path.is_file():
         return
-    run_results = json.loads(path.read_text())
-    rows = model_rows(run_results)
-    if rows:
-        context["ti"].xcom_push(key=XCOM_KEY, value={"generated_at": run_results["metadata"]["generated_at"], "models": rows})
+    try:
+        run_results = json.loads(path.read_text())
+        rows = model_rows(run_results)
+        if rows:
+            value = {"generated_at": run_results["metadata"]["generated_at"], "models": rows}
+            safe_xcom_push(context["ti"], key=XCOM_KEY, value=value)
+    except Exception:
+        log.warning("rows written not published from %s", path, exc_info=True)
 
 
 def model_task_ids(marts: Iterable[str]) -> list[str]:
-    """The tasks whose dbt processes can build the marts: the producer, and each mart's run task."""
-    return [PRODUCER_TASK, *(f"{DBT_GROUP}.{mart}.run" for mart in marts)]
+    """The tasks whose dbt processes can build the marts: the producer, and each mart's run task
+    (Cosmos names it `<mart>.run` in the group of a tested model, `<mart>_run` otherwise)."""
+    return [PRODUCER_TASK, *(f"{DBT_GROUP}.{mart}{run}" for mart in marts for run in (".run", "_run"))]
 
 
 def collected(ti: Any, marts: Iterable[str]) -> dict[str, int]:
     """The run's rows per mart, the latest count of each."""
     published = [value for value in ti.xcom_pull(task_ids=model_task_ids(marts), key=XCOM_KEY) or [] if value]
     rows: dict[str, int] = {}
-    for value in sorted(published, key=lambda v: v["generated_at"]):
+    for value in sorted(published, key=lambda v: datetime.fromisoformat(v["generated_at"].replace("Z", "+00:00"))):
         rows.update(value["models"])
     return rows
